@@ -1,0 +1,24 @@
+// The agent must never lock itself out (spec section 7): a document that would
+// remove an address the API listens on, or put it on a network whose firewall
+// does not let the management network in, is refused.
+import { parseAddress, type ConfigModel, type Problem } from '../../contract/index.js';
+import type { LiveInterface } from '../host/interfaces.js';
+
+export function lockoutProblems(model: ConfigModel, listenAddresses: readonly string[], live: readonly LiveInterface[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const listen of listenAddresses) {
+    const address = parseAddress(listen);
+    if (!address || address.addr.range() === 'unspecified' || address.addr.range() === 'loopback') continue;
+    const holder = live.find((i) => i.link.addr_info.some((a) => parseAddress(a.local)?.text === address.text));
+    if (!holder) continue;
+    const index = model.networks.findIndex((n) => n.ifname === holder.generic);
+    if (index < 0) continue;
+    const network = model.networks[index]!;
+    if (!network.addresses.some((a) => a.text === address.text)) {
+      problems.push({ path: `/networks/${index}/interface/addresses`, message: `would remove ${address.text}, the address the agent's API listens on` });
+    } else if (network.type !== 'management') {
+      problems.push({ path: `/networks/${index}/network_type`, message: `${holder.generic} carries the API address ${address.text} and must stay the management network` });
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,179 @@
+// `astara-appliance`: the agent's command line.
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { pino, type Logger } from 'pino';
+import { parseAddress, unwrapDocument, validateDocument } from '../contract/index.js';
+import { createApp } from './api/app.js';
+import { GatewayProbe } from './api/status.js';
+import { ApplyEngine, messageOf } from './engine/engine.js';
+import { readJsonIfExists } from './engine/store.js';
+import { CommandRunner } from './host/exec.js';
+import { InterfaceNames } from './host/interfaces.js';
+import { createSubsystems } from './drivers/index.js';
+
+export const DEFAULT_STATE_DIR = '/var/lib/astara';
+export const DEFAULT_PORT = 5000;
+
+export function agentVersion(): string {
+  try {
+    const url = new URL('../../package.json', import.meta.url);
+    return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export interface ServeOptions {
+  readonly listen: string[];
+  readonly port: number;
+  readonly stateDir: string;
+  readonly logLevel: string;
+}
+
+/** The management address recorded by `astara-configure-management`. */
+export interface ManagementRecord {
+  readonly address: string;
+  readonly prefix: number;
+  readonly mac: string;
+}
+
+export const managementRecordPath = (stateDir: string) => join(stateDir, 'management.json');
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port < 1 || port > 65535) throw new InvalidArgumentError('must be a port number (1-65535)');
+  return port;
+}
+
+function collectAddress(value: string, previous: string[]): string[] {
+  const address = parseAddress(value);
+  if (!address) throw new InvalidArgumentError(`${value} is not an IPv4 or IPv6 address`);
+  return [...previous, address.text];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('astara-appliance')
+    .description('The Astara appliance agent: makes this host match one JSON network configuration.')
+    .version(agentVersion());
+
+  program
+    .command('serve')
+    .description('run the agent: re-apply the persisted configuration, then serve the v1 REST API')
+    .option('--listen <address>', 'address to listen on (repeatable; IPv4 or IPv6). Default: the management address recorded by astara-configure-management', collectAddress, [])
+    .addOption(new Option('--port <n>', 'TCP port of the API').default(DEFAULT_PORT).argParser(parsePort))
+    .option('--state-dir <dir>', 'directory for everything the agent writes (documents, daemon configs, leases)', DEFAULT_STATE_DIR)
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .action(async (options: ServeOptions) => {
+      await serve(options);
+    });
+
+  program
+    .command('validate')
+    .description('check a configuration document offline and print every problem with its JSON path')
+    .argument('<file>', 'JSON document ("-" for standard input)')
+    .action(async (file: string) => {
+      const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch (error) {
+        console.error(`malformed JSON: ${messageOf(error)}`);
+        process.exitCode = 1;
+        return;
+      }
+      const result = validateDocument(unwrapDocument(body));
+      for (const w of result.warnings) console.log(`warning ${w.path || '/'}: ${w.message}`);
+      if (result.ok) {
+        console.log('valid');
+      } else {
+        for (const e of result.errors) console.log(`error ${e.path || '/'}: ${e.message}`);
+        process.exitCode = 1;
+      }
+    });
+  return program;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function serve(options: ServeOptions): Promise<void> {
+  const logger = pino({ level: options.logLevel, base: { service: 'astara-appliance' } });
+  let listen = options.listen;
+  if (listen.length === 0) {
+    const record = await readJsonIfExists<ManagementRecord>(managementRecordPath(options.stateDir));
+    if (!record) {
+      console.error(
+        `astara-appliance: no --listen address given and no management address recorded in ${managementRecordPath(options.stateDir)}; ` +
+          'run astara-configure-management first, or pass --listen',
+      );
+      process.exit(2);
+    }
+    listen = [record.address];
+  }
+
+  const runner = new CommandRunner();
+  const interfaces = new InterfaceNames(runner);
+  // The first listing fixes the generic names for the life of the process.
+  await interfaces.list();
+  const engine = new ApplyEngine(options.stateDir, createSubsystems({ stateDir: options.stateDir, interfaces, logger }), runner, logger);
+  await reapplyPersisted(engine, interfaces, logger);
+
+  const app = createApp({
+    engine,
+    interfaces,
+    runner,
+    probe: new GatewayProbe(runner),
+    logger,
+    listenAddresses: listen,
+    version: agentVersion(),
+    startedAt: Date.now(),
+  });
+  const servers = await Promise.all(listen.map((address) => listenOn(app, address, options.port)));
+  logger.info({ listen, port: options.port, stateDir: options.stateDir }, 'agent ready');
+
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'stopping');
+    for (const server of servers) {
+      server.close();
+      server.closeAllConnections();
+    }
+    void engine.shutdown().finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+async function reapplyPersisted(engine: ApplyEngine, interfaces: InterfaceNames, logger: Logger): Promise<void> {
+  const persisted = await engine.loadPersisted();
+  if (!persisted) return;
+  const live = await interfaces.list();
+  const result = validateDocument(persisted.document, { interfaces: new Map(live.map((i) => [i.generic, i.link.address ?? ''])) });
+  if (!result.ok) {
+    logger.error({ generation: persisted.generation, errors: result.errors }, 'the persisted configuration no longer validates on this host; waiting for a new one');
+    return;
+  }
+  try {
+    const report = await engine.apply(persisted.document, result.model, persisted.generation);
+    logger.info({ generation: report.generation, duration_ms: report.duration_ms }, 're-applied the persisted configuration');
+  } catch (error) {
+    logger.error({ err: error, generation: persisted.generation }, 'could not re-apply the persisted configuration; waiting for a new one');
+  }
+}
+
+function listenOn(app: ReturnType<typeof createApp>, address: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(app);
+    server.once('error', reject);
+    server.listen({ host: address, port, ipv6Only: address.includes(':') }, () => resolve(server));
+  });
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,85 @@
+// Every command the agent runs goes through here: an argument array, never a
+// shell string, and counted, so an apply report can say how many commands
+// changed the host (and prove that a re-apply of the same document ran none).
+import { execa } from 'execa';
+
+export interface CommandResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: number;
+}
+
+export class CommandError extends Error {
+  constructor(
+    readonly argv: readonly string[],
+    readonly result: CommandResult,
+  ) {
+    const detail = (result.stderr || result.stdout).trim().split('\n').slice(-3).join(' | ');
+    super(`${argv.join(' ')} exited ${result.exitCode}${detail ? `: ${detail}` : ''}`);
+    this.name = 'CommandError';
+  }
+}
+
+export interface RunOptions {
+  /** Text written to the command's standard input. */
+  readonly input?: string;
+  /** Resolve with the result instead of throwing on a non-zero exit. */
+  readonly allowFailure?: boolean;
+  readonly timeoutMs?: number;
+}
+
+export interface CommandRecord {
+  readonly argv: readonly string[];
+  readonly mutating: boolean;
+  readonly exitCode: number;
+  readonly ms: number;
+}
+
+export class CommandRunner {
+  #records: CommandRecord[] = [];
+  #recording = false;
+
+  /** Record commands (only during an apply, so that idle polling never accumulates records). */
+  setRecording(on: boolean): void {
+    this.#recording = on;
+    this.#records = [];
+  }
+
+  /** Run a command that only reads the host. */
+  read(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    return this.#run(argv, false, options);
+  }
+
+  /** Run a command that changes the host; counted in apply reports. */
+  change(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    return this.#run(argv, true, options);
+  }
+
+  /** Records since the last call, for one step of an apply. */
+  takeRecords(): CommandRecord[] {
+    const records = this.#records;
+    this.#records = [];
+    return records;
+  }
+
+  async #run(argv: readonly string[], mutating: boolean, options: RunOptions): Promise<CommandResult> {
+    const [file, ...args] = argv;
+    if (file === undefined) throw new Error('empty command');
+    const started = performance.now();
+    const child = await execa(file, args, {
+      reject: false,
+      input: options.input ?? '',
+      timeout: options.timeoutMs ?? 60_000,
+      stripFinalNewline: false,
+      env: { LC_ALL: 'C' },
+    });
+    const result: CommandResult = {
+      stdout: child.stdout ?? '',
+      stderr: child.stderr ?? '',
+      exitCode: child.exitCode ?? (child.failed ? 1 : 0),
+    };
+    if (this.#recording) this.#records.push({ argv, mutating, exitCode: result.exitCode, ms: performance.now() - started });
+    if (result.exitCode !== 0 && !options.allowFailure) throw new CommandError(argv, result);
+    return result;
+  }
+}

@@ -1,0 +1,81 @@
+// Address parsing shared by the contract, the renderers and the orchestrator.
+// ipaddr.js does the parsing; this module adds the strictness a router config
+// needs (no zone ids, no shorthand IPv4 such as "10.1", canonical text).
+import ipaddr from 'ipaddr.js';
+
+export type Family = 4 | 6;
+export type IpAddr = ipaddr.IPv4 | ipaddr.IPv6;
+
+export interface ParsedAddress {
+  readonly family: Family;
+  readonly addr: IpAddr;
+  /** Canonical text: dotted quad, or RFC 5952 compressed lowercase IPv6. */
+  readonly text: string;
+}
+
+export interface ParsedCidr extends ParsedAddress {
+  readonly prefix: number;
+  /** `address/prefix`, canonical. */
+  readonly cidr: string;
+  /** The network (host bits cleared) as `network/prefix`, canonical. */
+  readonly network: string;
+}
+
+export function parseAddress(text: string): ParsedAddress | undefined {
+  if (typeof text !== 'string' || text.length > 45 || text.includes('%')) return undefined;
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
+    const addr = ipaddr.IPv4.parse(text);
+    return { family: 4, addr, text: addr.toString() };
+  }
+  if (text.includes(':') && ipaddr.IPv6.isValid(text)) {
+    const addr = ipaddr.IPv6.parse(text);
+    return { family: 6, addr, text: addr.toString() };
+  }
+  return undefined;
+}
+
+export function parseCidr(text: string): ParsedCidr | undefined {
+  if (typeof text !== 'string') return undefined;
+  const slash = text.indexOf('/');
+  if (slash < 0 || !/^\d{1,3}$/.test(text.slice(slash + 1))) return undefined;
+  const address = parseAddress(text.slice(0, slash));
+  if (!address) return undefined;
+  const prefix = Number(text.slice(slash + 1));
+  if (prefix > (address.family === 4 ? 32 : 128)) return undefined;
+  const network = networkAddress(address.addr, prefix).toString();
+  return { ...address, prefix, cidr: `${address.text}/${prefix}`, network: `${network}/${prefix}` };
+}
+
+export function networkAddress(addr: IpAddr, prefix: number): IpAddr {
+  const bytes = addr.toByteArray();
+  for (let bit = prefix; bit < bytes.length * 8; bit++) {
+    bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  }
+  return ipaddr.fromByteArray(bytes);
+}
+
+/** True when `address` lies inside `cidr` (same family required). */
+export function contains(cidr: ParsedCidr, address: ParsedAddress): boolean {
+  if (cidr.family !== address.family) return false;
+  return networkAddress(address.addr, cidr.prefix).toString() === networkAddress(cidr.addr, cidr.prefix).toString();
+}
+
+/** True when two networks share at least one address. */
+export function overlaps(a: ParsedCidr, b: ParsedCidr): boolean {
+  if (a.family !== b.family) return false;
+  const prefix = Math.min(a.prefix, b.prefix);
+  return networkAddress(a.addr, prefix).toString() === networkAddress(b.addr, prefix).toString();
+}
+
+export function isLinkLocal(address: ParsedAddress): boolean {
+  return address.addr.range() === 'linkLocal';
+}
+
+/** IPv6 unique local addresses (fc00::/7), never exported over BGP. */
+export function isUniqueLocal(address: ParsedAddress): boolean {
+  return address.family === 6 && address.addr.range() === 'uniqueLocal';
+}
+
+export function canonicalAddress(text: string): string {
+  return parseAddress(text)?.text ?? text;
+}
