@@ -12,7 +12,7 @@ import { ApplyEngine, messageOf } from './engine/engine.js';
 import { readJsonIfExists } from './engine/store.js';
 import { CommandRunner } from './host/exec.js';
 import { InterfaceNames } from './host/interfaces.js';
-import { createSubsystems } from './drivers/index.js';
+import { createSubsystems, DaemonRegistry } from './drivers/index.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/astara';
 export const DEFAULT_PORT = 5000;
@@ -121,7 +121,14 @@ export async function serve(options: ServeOptions): Promise<void> {
   const interfaces = new InterfaceNames(runner);
   // The first listing fixes the generic names for the life of the process.
   await interfaces.list();
-  const engine = new ApplyEngine(options.stateDir, createSubsystems({ stateDir: options.stateDir, interfaces, logger }), runner, logger);
+  const daemons = new DaemonRegistry();
+  const engine = new ApplyEngine(options.stateDir, createSubsystems({ stateDir: options.stateDir, interfaces, daemons, logger }), runner, logger, {
+    realName: (generic) => {
+      const real = interfaces.realName(generic);
+      if (!real) throw new Error(`no interface ${generic}`);
+      return real;
+    },
+  });
   await reapplyPersisted(engine, interfaces, logger);
 
   const app = createApp({
@@ -129,6 +136,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     interfaces,
     runner,
     probe: new GatewayProbe(runner),
+    daemons,
     logger,
     listenAddresses: listen,
     version: agentVersion(),

@@ -10,12 +10,14 @@ import { toApiInterface, type InterfaceNames, type LiveInterface } from '../host
 import { sendError, sendJson } from './json.js';
 import { lockoutProblems } from './lockout.js';
 import type { GatewayProbe } from './status.js';
+import type { DaemonRegistry } from '../drivers/index.js';
 
 export interface ApiDependencies {
   readonly engine: ApplyEngine;
   readonly interfaces: InterfaceNames;
   readonly runner: CommandRunner;
   readonly probe: GatewayProbe;
+  readonly daemons: DaemonRegistry;
   readonly logger: Logger;
   /** Addresses the API listens on; a document may not take them away. */
   readonly listenAddresses: readonly string[];
@@ -48,6 +50,7 @@ export function createApp(deps: ApiDependencies): express.Express {
         version: deps.version,
         uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
         generation: current?.generation ?? 0,
+        daemons: deps.daemons.status(),
         last_apply: last ? { ok: last.ok, generation: last.generation, started_at: last.started_at, duration_ms: last.duration_ms, failed_step: last.failed_step ?? null } : null,
       });
     },

@@ -4,13 +4,51 @@
 import type { Logger } from 'pino';
 import type { Subsystem } from '../engine/engine.js';
 import type { InterfaceNames } from '../host/interfaces.js';
+import type { Daemon, DaemonStatus } from '../host/supervisor.js';
+import { createArpSubsystem } from './arp/index.js';
+import { createDhcpSubsystem } from './dhcp/index.js';
+import { createFirewallSubsystem } from './firewall/index.js';
+import { createHostnameSubsystem } from './hostname/index.js';
+import { createInterfacesSubsystem } from './interfaces/index.js';
+import { createRoutesSubsystem } from './routes/index.js';
+import { createRoutingSubsystem } from './routing/index.js';
+import { createSysctlSubsystem } from './sysctl/index.js';
+
+/** Every daemon the agent supervises, for status reports and shutdown. */
+export class DaemonRegistry {
+  readonly #daemons = new Map<string, Daemon>();
+
+  register(daemon: Daemon): Daemon {
+    this.#daemons.set(daemon.spec.name, daemon);
+    return daemon;
+  }
+
+  get(name: string): Daemon | undefined {
+    return this.#daemons.get(name);
+  }
+
+  status(): DaemonStatus[] {
+    return [...this.#daemons.values()].map((d) => d.status());
+  }
+}
 
 export interface DriverEnvironment {
+  /** Root of everything the agent writes; each subsystem uses its own folder below it. */
   readonly stateDir: string;
   readonly interfaces: InterfaceNames;
+  readonly daemons: DaemonRegistry;
   readonly logger: Logger;
 }
 
-export function createSubsystems(_env: DriverEnvironment): Subsystem[] {
-  return [];
+export function createSubsystems(env: DriverEnvironment): Subsystem[] {
+  return [
+    createHostnameSubsystem(env),
+    createSysctlSubsystem(env),
+    createInterfacesSubsystem(env),
+    createRoutesSubsystem(env),
+    createFirewallSubsystem(env),
+    createDhcpSubsystem(env),
+    createRoutingSubsystem(env),
+    createArpSubsystem(env),
+  ];
 }

@@ -23,11 +23,16 @@ export interface SubsystemOutcome {
   readonly memory?: unknown;
 }
 
+/** Host facts a renderer may use: the real interface name behind each generic one. */
+export interface RenderHost {
+  realName(generic: string): string;
+}
+
 /** One subsystem (interfaces, routes, firewall, DHCP, ...): verify, generate, apply. */
 export interface Subsystem<Desired = unknown> {
   readonly name: string;
   /** Pure: the desired state for a model. Throws nothing for a valid model. */
-  render(model: ConfigModel): Desired;
+  render(model: ConfigModel, host: RenderHost): Desired;
   /** The daemon's own checker on the rendered config; throw to reject (422). */
   check?(desired: Desired, context: SubsystemContext): Promise<void>;
   /** Make the host match `desired`, changing only what differs. */
@@ -96,6 +101,7 @@ export class ApplyEngine {
     private readonly subsystems: readonly Subsystem[],
     private readonly runner: CommandRunner,
     private readonly logger: Logger,
+    private readonly host: RenderHost,
   ) {
     this.#store = new StateStore(stateDir);
   }
@@ -154,10 +160,11 @@ export class ApplyEngine {
     };
 
     // Verify and generate for every subsystem before touching anything.
+    const host = this.host;
     const rendered = new Map<Subsystem, unknown>();
     for (const subsystem of this.subsystems) {
       const context = this.#context(subsystem, memory);
-      const desired = subsystem.render(model);
+      const desired = subsystem.render(model, host);
       rendered.set(subsystem, desired);
       if (subsystem.check) {
         try {
