@@ -2,7 +2,6 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino, type Logger } from 'pino';
 import { parseAddress, unwrapDocument, validateDocument } from '../contract/index.js';
@@ -13,6 +12,7 @@ import { readJsonIfExists } from './engine/store.js';
 import { CommandRunner } from './host/exec.js';
 import { InterfaceNames } from './host/interfaces.js';
 import { createSubsystems, DaemonRegistry } from './drivers/index.js';
+import { managementRecordPath, type ManagementRecord } from './management/configure.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/astara';
 export const DEFAULT_PORT = 5000;
@@ -33,14 +33,6 @@ export interface ServeOptions {
   readonly logLevel: string;
 }
 
-/** The management address recorded by `astara-configure-management`. */
-export interface ManagementRecord {
-  readonly address: string;
-  readonly prefix: number;
-  readonly mac: string;
-}
-
-export const managementRecordPath = (stateDir: string) => join(stateDir, 'management.json');
 
 function parsePort(value: string): number {
   const port = Number(value);

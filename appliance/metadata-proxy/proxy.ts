@@ -84,6 +84,8 @@ export class MetadataProxy {
     this.#drainTimeoutMs = options.drainTimeoutMs ?? this.#timeoutMs + 5000;
     this.#agent = new Agent({
       keepAliveTimeout: 4000,
+      // Bounds the sockets a burst of guests opens to the orchestrator; more requests queue (within the timeout).
+      connections: 128,
       connect: { timeout: this.#timeoutMs },
       headersTimeout: this.#timeoutMs,
       bodyTimeout: this.#timeoutMs,
@@ -276,7 +278,8 @@ export class MetadataProxy {
       }
       this.#logger.debug({ source, instanceId, path, status: res.statusCode }, 'metadata request');
     } catch (error) {
-      this.#logger.warn({ source, path, upstream, err: error }, 'metadata upstream request failed');
+      if (res.destroyed) this.#logger.debug({ source, path }, 'metadata request abandoned by the guest');
+      else this.#logger.warn({ source, path, upstream, err: error }, 'metadata upstream request failed');
       send(500, 'Internal Server Error\n');
     } finally {
       clearTimeout(timer);
