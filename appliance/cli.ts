@@ -7,6 +7,8 @@ import { pino, type Logger } from 'pino';
 import { parseAddress, unwrapDocument, validateDocument } from '../contract/index.js';
 import { createApp } from './api/app.js';
 import { GatewayProbe } from './api/status.js';
+import { AgentMetrics } from './api/metrics.js';
+import { StatsCollector } from './api/stats.js';
 import { ApplyEngine, messageOf } from './engine/engine.js';
 import { readJsonIfExists } from './engine/store.js';
 import { CommandRunner } from './host/exec.js';
@@ -121,6 +123,9 @@ export async function serve(options: ServeOptions): Promise<void> {
       return real;
     },
   });
+  const stats = new StatsCollector(runner, interfaces);
+  const metrics = new AgentMetrics(stats, daemons, () => engine.current?.generation ?? 0);
+  engine.onReport((report) => metrics.applied(report));
   await reapplyPersisted(engine, interfaces, logger);
 
   const app = createApp({
@@ -129,6 +134,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     runner,
     probe: new GatewayProbe(runner),
     daemons,
+    stats,
+    metrics,
     logger,
     listenAddresses: listen,
     version: agentVersion(),

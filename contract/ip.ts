@@ -37,7 +37,7 @@ export function parseAddress(text: string): ParsedAddress | undefined {
 export function parseCidr(text: string): ParsedCidr | undefined {
   if (typeof text !== 'string') return undefined;
   const slash = text.indexOf('/');
-  if (slash < 0 || !/^\d{1,3}$/.test(text.slice(slash + 1))) return undefined;
+  if (slash < 0 || !/^(?:0|[1-9]\d{0,2})$/.test(text.slice(slash + 1))) return undefined;
   const address = parseAddress(text.slice(0, slash));
   if (!address) return undefined;
   const prefix = Number(text.slice(slash + 1));

@@ -143,13 +143,13 @@ export const IpsecConnection = Type.Object({
   tenant_id: Type.Optional(IdOrEmpty),
   name: Type.Optional(SafeText),
   peer_address: IpAddress,
-  peer_id: Type.Optional(Type.String({ maxLength: 255, pattern: '^[A-Za-z0-9_.:@=/-]*$' })),
+  peer_id: Type.Optional(Type.String({ maxLength: 255, pattern: '^[A-Za-z0-9_.:@=/-]*$', description: 'IKE identity' })),
   route_mode: Type.Optional(Enum('static')),
   mtu: Type.Optional(Type.Integer({ minimum: 68, maximum: 65535 })),
   initiator: Type.Optional(Enum('bi-directional', 'response-only')),
   auth_mode: Type.Optional(Enum('psk')),
   // Written quoted into strongSwan's secrets: no quote, backslash or control character.
-  psk: Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\u0020\\u0021\\u0023-\\u005b\\u005d-\\u007e]+$' }),
+  psk: Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\u0020\\u0021\\u0023-\\u005b\\u005d-\\u007e]+$', description: 'pre-shared key' }),
   dpd: Type.Optional(
     Type.Object({
       action: Type.Optional(Enum('hold', 'clear', 'restart', 'disabled', 'restart-by-peer')),
@@ -207,7 +207,7 @@ export const HealthMonitor = Type.Object({
   timeout: Type.Integer({ minimum: 1, maximum: 3600 }),
   max_retries: Type.Integer({ minimum: 1, maximum: 10 }),
   http_method: Type.Optional(Enum('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'CONNECT')),
-  url_path: Type.Optional(Type.String({ maxLength: 255, pattern: "^/[A-Za-z0-9._~!&()*+,=:@%/?-]*$" })),
+  url_path: Type.Optional(Type.String({ maxLength: 255, pattern: "^/[A-Za-z0-9._~!&()*+,=:@%/?-]*$", description: 'URL path' })),
   expected_codes: Type.Optional(Type.String({ maxLength: 64, pattern: '^[1-5][0-9]{2}(?:-[1-5][0-9]{2})?(?:,[1-5][0-9]{2}(?:-[1-5][0-9]{2})?)*$' })),
   admin_state_up: Type.Optional(Type.Boolean()),
 });
@@ -232,7 +232,7 @@ export const Pool = Type.Object({
   protocol: Type.Optional(Enum('HTTP', 'HTTPS', 'TCP')),
   healthmonitor: Type.Optional(Nullable(HealthMonitor)),
   session_persistence: Type.Optional(
-    Nullable(Type.Object({ type: Enum('SOURCE_IP', 'HTTP_COOKIE', 'APP_COOKIE'), cookie_name: Type.Optional(Nullable(Type.String({ pattern: '^[A-Za-z0-9_-]{0,64}$' }))) })),
+    Nullable(Type.Object({ type: Enum('SOURCE_IP', 'HTTP_COOKIE', 'APP_COOKIE'), cookie_name: Type.Optional(Nullable(Type.String({ pattern: '^[A-Za-z0-9_-]{0,64}$', description: 'cookie name' }))) })),
   ),
   members: Type.Array(Member, { maxItems: 1024 }),
 });

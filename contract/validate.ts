@@ -150,6 +150,14 @@ function patternMessage(description: string | undefined): string {
       return 'must be a MAC address (six colon-separated hex pairs)';
     case 'generic interface name':
       return 'must be a generic interface name such as ge0';
+    case 'pre-shared key':
+      return 'must be printable ASCII without double quotes or backslashes';
+    case 'IKE identity':
+      return 'must be an IKE identity: letters, digits and . _ : @ = / - only';
+    case 'URL path':
+      return 'must be a URL path starting with "/" without spaces, quotes, ";", "$" or braces';
+    case 'cookie name':
+      return 'must be a cookie name: letters, digits, "_" and "-" only';
     default:
       return 'contains characters that are not allowed here';
   }

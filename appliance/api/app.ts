@@ -11,6 +11,8 @@ import { sendError, sendJson } from './json.js';
 import { lockoutProblems } from './lockout.js';
 import type { GatewayProbe } from './status.js';
 import type { DaemonRegistry } from '../drivers/index.js';
+import type { AgentMetrics } from './metrics.js';
+import type { StatsCollector } from './stats.js';
 
 export interface ApiDependencies {
   readonly engine: ApplyEngine;
@@ -18,6 +20,8 @@ export interface ApiDependencies {
   readonly runner: CommandRunner;
   readonly probe: GatewayProbe;
   readonly daemons: DaemonRegistry;
+  readonly stats: StatsCollector;
+  readonly metrics: AgentMetrics;
   readonly logger: Logger;
   /** Addresses the API listens on; a document may not take them away. */
   readonly listenAddresses: readonly string[];
@@ -32,7 +36,7 @@ export function createApp(deps: ApiDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(requestLogger(deps.logger));
+  app.use(requestLogger(deps.logger, deps.metrics));
 
   const v1 = express.Router();
   route(v1, '/v1/base', {
@@ -86,6 +90,16 @@ export function createApp(deps: ApiDependencies): express.Express {
         return;
       }
       sendJson(res, 200, { report });
+    },
+  });
+  route(v1, '/v1/system/stats', {
+    get: async (_req, res) => {
+      sendJson(res, 200, await deps.stats.collect());
+    },
+  });
+  route(v1, '/metrics', {
+    get: async (_req, res) => {
+      res.type(deps.metrics.registry.contentType).send(await deps.metrics.text());
     },
   });
   route(v1, '/v1/firewall/rules', {
@@ -181,10 +195,12 @@ function withWarnings(errors: Problem[], warnings: Problem[]): Problem[] {
   return [...errors, ...warnings.map((w) => ({ path: w.path, message: `warning: ${w.message}` }))];
 }
 
-function requestLogger(logger: Logger): Handler {
+function requestLogger(logger: Logger, metrics: AgentMetrics): Handler {
   return (req, res, next) => {
     const started = performance.now();
     res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      metrics.request(req.method, route, res.statusCode);
       logger.info({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(performance.now() - started), remote: req.socket.remoteAddress }, 'request');
     });
     (next as () => void)();

@@ -95,6 +95,7 @@ export class ApplyEngine {
   #lastReport: ApplyReport | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #applyCount = 0;
+  readonly #reportListeners: ((report: ApplyReport) => void)[] = [];
 
   constructor(
     stateDir: string,
@@ -116,6 +117,11 @@ export class ApplyEngine {
 
   get applyCount(): number {
     return this.#applyCount;
+  }
+
+  /** Call `listener` with the report of every apply, successful or not. */
+  onReport(listener: (report: ApplyReport) => void): void {
+    this.#reportListeners.push(listener);
   }
 
   /** The persisted state, read at start-up (validated by the caller before re-applying). */
@@ -156,6 +162,7 @@ export class ApplyEngine {
       };
       this.#lastReport = report;
       this.runner.setRecording(false);
+      for (const listener of this.#reportListeners) listener(report);
       return report;
     };
 

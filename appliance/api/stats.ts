@@ -1,0 +1,149 @@
+// Traffic and host figures for GET /v1/system/stats and GET /metrics: per
+// generic interface counters (one `ip -s link` read), the conntrack entry count
+// (a /proc file), per floating IP bytes from the firewall's accounting chain
+// (one `iptables-save -c` read), and host memory, load and disk from
+// systeminformation (cached: its load sampling takes about half a second).
+import { readFile } from 'node:fs/promises';
+import si from 'systeminformation';
+import type { CommandRunner } from '../host/exec.js';
+import type { InterfaceNames } from '../host/interfaces.js';
+
+export interface InterfaceCounters {
+  readonly rx_bytes: number;
+  readonly rx_packets: number;
+  readonly rx_errors: number;
+  readonly rx_dropped: number;
+  readonly tx_bytes: number;
+  readonly tx_packets: number;
+  readonly tx_errors: number;
+  readonly tx_dropped: number;
+}
+
+export interface FloatingIpCounters {
+  readonly floating_ip: string;
+  readonly fixed_ip: string;
+  readonly bytes_in: number;
+  readonly packets_in: number;
+  readonly bytes_out: number;
+  readonly packets_out: number;
+}
+
+export interface HostFigures {
+  readonly memory_total_bytes: number;
+  readonly memory_available_bytes: number;
+  readonly load_percent: number;
+  readonly load_average: readonly number[];
+  readonly disk_size_bytes: number;
+  readonly disk_used_bytes: number;
+}
+
+export interface Stats {
+  readonly interfaces: Record<string, InterfaceCounters>;
+  readonly conntrack_entries: number | null;
+  readonly floating_ips: FloatingIpCounters[];
+  readonly host: HostFigures | null;
+}
+
+/** The comment the firewall puts on its per-floating-IP accounting rules. */
+export const FIP_ACCOUNTING_CHAIN = 'astara-fip-acct';
+const ACCOUNTING_RULE = /^\[(\d+):(\d+)\] -A astara-fip-acct .*--comment "?fip-(in|out) ([0-9a-fA-F.:]+) ([0-9a-fA-F.:]+)"?/;
+
+/** Parse `iptables-save -c` output into per floating IP counters. Pure. */
+export function parseFloatingIpCounters(save: string): FloatingIpCounters[] {
+  const byFloating = new Map<string, { floating_ip: string; fixed_ip: string; bytes_in: number; packets_in: number; bytes_out: number; packets_out: number }>();
+  for (const line of save.split('\n')) {
+    const match = ACCOUNTING_RULE.exec(line);
+    if (!match) continue;
+    const [, packets, bytes, direction, floating, fixed] = match;
+    const entry = byFloating.get(floating!) ?? { floating_ip: floating!, fixed_ip: fixed!, bytes_in: 0, packets_in: 0, bytes_out: 0, packets_out: 0 };
+    if (direction === 'in') {
+      entry.bytes_in += Number(bytes);
+      entry.packets_in += Number(packets);
+    } else {
+      entry.bytes_out += Number(bytes);
+      entry.packets_out += Number(packets);
+    }
+    byFloating.set(floating!, entry);
+  }
+  return [...byFloating.values()].sort((a, b) => a.floating_ip.localeCompare(b.floating_ip));
+}
+
+interface IpLinkStats {
+  ifname: string;
+  stats64?: { rx: { bytes: number; packets: number; errors: number; dropped: number }; tx: { bytes: number; packets: number; errors: number; dropped: number } };
+}
+
+const HOST_CACHE_MS = 10_000;
+
+export class StatsCollector {
+  #host: { at: number; value: Promise<HostFigures | null> } | undefined;
+
+  constructor(
+    private readonly runner: CommandRunner,
+    private readonly interfaces: InterfaceNames,
+  ) {}
+
+  async collect(): Promise<Stats> {
+    const [interfaces, conntrack, floating, host] = await Promise.all([this.#interfaces(), this.#conntrack(), this.#floatingIps(), this.host()]);
+    return { interfaces, conntrack_entries: conntrack, floating_ips: floating, host };
+  }
+
+  async #interfaces(): Promise<Record<string, InterfaceCounters>> {
+    const [live, { stdout }] = await Promise.all([this.interfaces.list(), this.runner.read(['ip', '-j', '-s', 'link', 'show'])]);
+    const stats = new Map((JSON.parse(stdout) as IpLinkStats[]).map((l) => [l.ifname, l.stats64]));
+    const result: Record<string, InterfaceCounters> = {};
+    for (const { generic, real } of live) {
+      const s = stats.get(real);
+      if (!s) continue;
+      result[generic] = {
+        rx_bytes: s.rx.bytes,
+        rx_packets: s.rx.packets,
+        rx_errors: s.rx.errors,
+        rx_dropped: s.rx.dropped,
+        tx_bytes: s.tx.bytes,
+        tx_packets: s.tx.packets,
+        tx_errors: s.tx.errors,
+        tx_dropped: s.tx.dropped,
+      };
+    }
+    return result;
+  }
+
+  async #conntrack(): Promise<number | null> {
+    try {
+      return Number((await readFile('/proc/sys/net/netfilter/nf_conntrack_count', 'utf8')).trim());
+    } catch {
+      return null;
+    }
+  }
+
+  async #floatingIps(): Promise<FloatingIpCounters[]> {
+    const { stdout } = await this.runner.read(['iptables-save', '-c', '-t', 'filter'], { allowFailure: true });
+    return parseFloatingIpCounters(stdout);
+  }
+
+  /** Host figures, cached; concurrent callers share one collection. */
+  host(): Promise<HostFigures | null> {
+    if (!this.#host || Date.now() - this.#host.at > HOST_CACHE_MS) {
+      this.#host = { at: Date.now(), value: collectHost() };
+    }
+    return this.#host.value;
+  }
+}
+
+async function collectHost(): Promise<HostFigures | null> {
+  try {
+    const [mem, load, disks] = await Promise.all([si.mem(), si.currentLoad(), si.fsSize()]);
+    const root = disks.find((d) => d.mount === '/') ?? disks[0];
+    return {
+      memory_total_bytes: mem.total,
+      memory_available_bytes: mem.available,
+      load_percent: Math.round(load.currentLoad * 10) / 10,
+      load_average: [load.avgLoad],
+      disk_size_bytes: root?.size ?? 0,
+      disk_used_bytes: root?.used ?? 0,
+    };
+  } catch {
+    return null;
+  }
+}
