@@ -13,6 +13,7 @@ import { ApplyEngine, messageOf } from './engine/engine.js';
 import { readJsonIfExists } from './engine/store.js';
 import { CommandRunner } from './host/exec.js';
 import { InterfaceNames } from './host/interfaces.js';
+import { endLeftoverDaemons } from './host/supervisor.js';
 import { createSubsystems, DaemonRegistry } from './drivers/index.js';
 import { managementRecordPath, type ManagementRecord } from './management/configure.js';
 
@@ -116,13 +117,14 @@ export async function serve(options: ServeOptions): Promise<void> {
   // The first listing fixes the generic names for the life of the process.
   await interfaces.list();
   const daemons = new DaemonRegistry();
-  const engine = new ApplyEngine(options.stateDir, createSubsystems({ stateDir: options.stateDir, interfaces, daemons, logger }), runner, logger, {
+  const engine = new ApplyEngine(options.stateDir, createSubsystems({ stateDir: options.stateDir, interfaces, daemons, logger, apiPort: options.port }), runner, logger, {
     realName: (generic) => {
       const real = interfaces.realName(generic);
       if (!real) throw new Error(`no interface ${generic}`);
       return real;
     },
   });
+  await endLeftoverDaemons(options.stateDir, logger);
   const stats = new StatsCollector(runner, interfaces);
   const metrics = new AgentMetrics(stats, daemons, () => engine.current?.generation ?? 0);
   engine.onReport((report) => metrics.applied(report));

@@ -5,8 +5,8 @@
 // outright can find and end the daemons it left behind before starting its own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { writeFileAtomic, readJsonIfExists } from '../engine/store.js';
 
@@ -69,6 +69,8 @@ export class Daemon {
 
   /** Start the daemon (ending a leftover copy first) and wait until it is ready. */
   async start(): Promise<void> {
+    // A restart scheduled after a crash must not spawn a second copy.
+    clearTimeout(this.#restartTimer);
     this.#stopping = false;
     await endLeftover(this.spec, this.logger);
     await this.#spawn();
@@ -145,13 +147,35 @@ export class Daemon {
 }
 
 /**
+ * End every daemon an earlier agent process left behind under `stateDir`
+ * (its pid records are `*.pid` files one folder below). Called once at
+ * start-up, so a leftover is ended even when the new document no longer
+ * needs that daemon.
+ */
+export async function endLeftoverDaemons(stateDir: string, logger: Logger): Promise<void> {
+  let folders: string[];
+  try {
+    folders = (await readdir(stateDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => join(stateDir, e.name));
+  } catch {
+    return;
+  }
+  for (const folder of folders) {
+    const files = await readdir(folder).catch(() => [] as string[]);
+    for (const file of files.filter((f) => f.endsWith('.pid'))) {
+      await endLeftover({ name: file.slice(0, -4), pidFile: join(folder, file) }, logger);
+      await rm(join(folder, file), { force: true });
+    }
+  }
+}
+
+/**
  * End a daemon left running by an earlier agent process (killed without a
  * chance to stop its children). The pid is trusted only if that process still
  * runs the very command line the agent recorded, so a recycled pid is never hit.
  */
-async function endLeftover(spec: DaemonSpec, logger: Logger): Promise<void> {
-  const record = await readJsonIfExists<{ pid: number; argv: string[] }>(spec.pidFile).catch(() => undefined);
-  if (!record) return;
+async function endLeftover(spec: Pick<DaemonSpec, 'name' | 'pidFile'>, logger: Logger): Promise<void> {
+  const record = await readJsonIfExists<{ pid?: number; argv?: string[] }>(spec.pidFile).catch(() => undefined);
+  if (!record || typeof record.pid !== 'number' || !Array.isArray(record.argv)) return;
   let cmdline: string[];
   try {
     cmdline = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
