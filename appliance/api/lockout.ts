@@ -12,7 +12,11 @@ export function lockoutProblems(model: ConfigModel, listenAddresses: readonly st
     const holder = live.find((i) => i.link.addr_info.some((a) => parseAddress(a.local)?.text === address.text));
     if (!holder) continue;
     const index = model.networks.findIndex((n) => n.ifname === holder.generic);
-    if (index < 0) continue;
+    if (index < 0) {
+      // The firewall only opens the API on the management network's interface.
+      problems.push({ path: '/networks', message: `${holder.generic} carries the API address ${address.text} and must be in the document as the management network` });
+      continue;
+    }
     const network = model.networks[index]!;
     if (!network.addresses.some((a) => a.text === address.text)) {
       problems.push({ path: `/networks/${index}/interface/addresses`, message: `would remove ${address.text}, the address the agent's API listens on` });

@@ -38,6 +38,8 @@ export interface DriverEnvironment {
   readonly interfaces: InterfaceNames;
   readonly daemons: DaemonRegistry;
   readonly logger: Logger;
+  /** TCP port of the agent's API (default 5000): the firewall opens it on the management interface. */
+  readonly apiPort?: number;
 }
 
 export function createSubsystems(env: DriverEnvironment): Subsystem[] {

@@ -92,16 +92,6 @@ export class DhcpClient {
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
     if (!cmdline.split('\0').includes(this.pidFile)) return;
     signal(pid, 'SIGKILL');
-    await waitFor(`dhclient ${pid} to exit`, async () => !(await running(pid)), 5000);
+    await waitFor(`dhclient ${pid} to exit`, () => !alive(pid), 5000);
   }
-}
-
-/**
- * Alive and not a zombie: the backgrounded dhclient is reparented to the
- * machine's init, which may take a while to reap it.
- */
-async function running(pid: number): Promise<boolean> {
-  if (!alive(pid)) return false;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }

@@ -1,7 +1,17 @@
-// Placeholder: the firewall subsystem is being written.
+// The firewall subsystem (spec section 6): render in render.ts (pure), prove
+// and apply in driver.ts.
 import type { Subsystem } from '../../engine/engine.js';
 import type { DriverEnvironment } from '../index.js';
+import { FirewallDriver } from './driver.js';
+import { DEFAULT_API_PORT, renderFirewall, type FirewallRules } from './render.js';
 
-export function createFirewallSubsystem(_env: DriverEnvironment): Subsystem {
-  return { name: 'firewall', render: () => undefined, apply: () => Promise.resolve({ changed: false }) };
+export function createFirewallSubsystem(env: DriverEnvironment): Subsystem<FirewallRules> {
+  const driver = new FirewallDriver(env.logger.child({ subsystem: 'firewall' }));
+  const options = { apiPort: env.apiPort ?? DEFAULT_API_PORT };
+  return {
+    name: 'firewall',
+    render: (model, host) => renderFirewall(model, host, options),
+    check: (rules, context) => driver.check(rules, context),
+    apply: (rules, context) => driver.apply(rules, context),
+  };
 }

@@ -1,0 +1,294 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { validateDocument, type ConfigModel } from '../../../contract/index.js';
+import { renderFirewall, restoreDocument, type FirewallRules } from './render.js';
+
+type Doc = Record<string, unknown> & { networks: NetDoc[]; floating_ips: { floating_ip: string; fixed_ip: string }[] };
+type NetDoc = Record<string, unknown> & { network_type: string; interface: { ifname: string; addresses: string[] } };
+
+const LAB_DOC = JSON.parse(readFileSync(new URL('../../../test/fixtures/documents/harness-router.json', import.meta.url), 'utf8')) as Doc;
+/** The lab's real names: geN is ethN. */
+const HOST = { realName: (generic: string) => generic.replace('ge', 'eth') };
+const OPTIONS = { apiPort: 5000 };
+
+function modelOf(doc: Doc): ConfigModel {
+  const result = validateDocument(doc);
+  assert.ok(result.ok, JSON.stringify(result.ok ? [] : result.errors));
+  return result.model;
+}
+
+function render(doc: Doc, host = HOST, options = OPTIONS): FirewallRules {
+  return renderFirewall(modelOf(doc), host, options);
+}
+
+function text(rules: FirewallRules, family: 4 | 6, checksumFill = true): string {
+  return restoreDocument(family === 4 ? rules.v4 : rules.v6, { checksumFill });
+}
+
+function rulesOf(document: string): string[] {
+  return document.split('\n').filter((l) => l.startsWith('-A '));
+}
+
+/** The lab document with its floating IPs pinned, so these tests do not follow fixture edits. */
+function labDoc(): Doc {
+  const doc = structuredClone(LAB_DOC);
+  doc.floating_ips = [{ floating_ip: '203.0.113.10', fixed_ip: '198.51.100.10' }];
+  return doc;
+}
+
+describe('renderFirewall', () => {
+  it('renders the lab document as complete IPv4 and IPv6 restore documents', () => {
+    const rules = render(labDoc());
+    assert.equal(
+      text(rules, 4),
+      `# astara firewall, IPv4: rendered by the agent, replaced whole on every change
+*filter
+:INPUT DROP [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:astara-input - [0:0]
+:astara-mgmt - [0:0]
+:astara-external - [0:0]
+:astara-internal - [0:0]
+:astara-fip-acct - [0:0]
+:astara-forward - [0:0]
+-A INPUT -j astara-input
+-A FORWARD -j astara-fip-acct
+-A FORWARD -j astara-forward
+-A astara-input -i lo -j ACCEPT
+-A astara-input -p icmp -m icmp --icmp-type 8 -j ACCEPT
+-A astara-input -i eth0 -j astara-mgmt
+-A astara-input -i eth1 -j astara-external
+-A astara-input -i eth2 -j astara-internal
+-A astara-input -i eth3 -j astara-internal
+-A astara-mgmt -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A astara-mgmt -p tcp -m tcp --dport 22 -j ACCEPT
+-A astara-mgmt -p tcp -m tcp --dport 5000 -j ACCEPT
+-A astara-mgmt -p tcp -m tcp --dport 9697 -j ACCEPT
+-A astara-external -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A astara-internal -p udp -m udp --dport 67 -j ACCEPT
+-A astara-internal -j ACCEPT
+-A astara-fip-acct -d 198.51.100.10/32 -i eth1 -m comment --comment "fip-in 203.0.113.10 198.51.100.10"
+-A astara-fip-acct -s 198.51.100.10/32 -o eth1 -m comment --comment "fip-out 203.0.113.10 198.51.100.10"
+-A astara-forward -i eth0 -j DROP
+-A astara-forward -o eth0 -j DROP
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:astara-prerouting - [0:0]
+:astara-metadata - [0:0]
+:astara-output - [0:0]
+:astara-postrouting - [0:0]
+:astara-fip-dnat - [0:0]
+:astara-fip-snat - [0:0]
+-A PREROUTING -j astara-prerouting
+-A OUTPUT -j astara-output
+-A POSTROUTING -j astara-postrouting
+-A astara-prerouting -i eth2 -j MARK --set-xmark 0x10000/0x10000
+-A astara-prerouting -i eth3 -j MARK --set-xmark 0x10000/0x10000
+-A astara-prerouting -j astara-metadata
+-A astara-prerouting -i eth1 -j astara-fip-dnat
+-A astara-prerouting -i eth2 -j astara-fip-dnat
+-A astara-prerouting -i eth3 -j astara-fip-dnat
+-A astara-metadata -d 169.254.169.254/32 -i eth2 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.1:9602
+-A astara-metadata -d 169.254.169.254/32 -i eth3 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.65:9603
+-A astara-output -j astara-fip-dnat
+-A astara-postrouting -m mark ! --mark 0x10000/0x10000 -j RETURN
+-A astara-postrouting -o eth1 -j astara-fip-snat
+-A astara-postrouting -o eth1 -j SNAT --to-source 192.0.2.2
+-A astara-postrouting ! -o eth1 -m conntrack --ctstate DNAT -j astara-fip-snat
+-A astara-postrouting ! -o eth1 -m conntrack --ctstate DNAT -j SNAT --to-source 192.0.2.2
+-A astara-fip-dnat -d 203.0.113.10/32 -j DNAT --to-destination 198.51.100.10
+-A astara-fip-snat -s 198.51.100.10/32 -j SNAT --to-source 203.0.113.10
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:astara-checksum - [0:0]
+-A POSTROUTING -j astara-checksum
+-A astara-checksum -o eth2 -p udp -m udp --sport 67 -j CHECKSUM --checksum-fill
+-A astara-checksum -o eth3 -p udp -m udp --sport 67 -j CHECKSUM --checksum-fill
+COMMIT
+`,
+    );
+    assert.equal(
+      text(rules, 6),
+      `# astara firewall, IPv6: rendered by the agent, replaced whole on every change
+*filter
+:INPUT DROP [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:astara-input - [0:0]
+:astara-mgmt - [0:0]
+:astara-external - [0:0]
+:astara-internal - [0:0]
+:astara-fip-acct - [0:0]
+:astara-forward - [0:0]
+-A INPUT -j astara-input
+-A FORWARD -j astara-fip-acct
+-A FORWARD -j astara-forward
+-A astara-input -i lo -j ACCEPT
+-A astara-input -d fdca:3ba5:a17a:acda::2/128 ! -i eth0 -j DROP
+-A astara-input -p ipv6-icmp -j ACCEPT
+-A astara-input -i eth0 -j astara-mgmt
+-A astara-input -i eth1 -j astara-external
+-A astara-input -i eth2 -j astara-internal
+-A astara-input -i eth3 -j astara-internal
+-A astara-mgmt -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A astara-mgmt -p tcp -m tcp --dport 22 -j ACCEPT
+-A astara-mgmt -p tcp -m tcp --dport 5000 -j ACCEPT
+-A astara-mgmt -p tcp -m tcp --dport 9697 -j ACCEPT
+-A astara-external -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A astara-internal -p udp -m udp --dport 547 -j ACCEPT
+-A astara-internal -j ACCEPT
+-A astara-forward -i eth0 -j DROP
+-A astara-forward -o eth0 -j DROP
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:astara-prerouting - [0:0]
+:astara-output - [0:0]
+:astara-postrouting - [0:0]
+:astara-fip-dnat - [0:0]
+:astara-fip-snat - [0:0]
+-A PREROUTING -j astara-prerouting
+-A OUTPUT -j astara-output
+-A POSTROUTING -j astara-postrouting
+COMMIT
+`,
+    );
+  });
+
+  it('keeps every rule of the agent in astara- chains; built-in chains only jump there', () => {
+    const rules = render(labDoc());
+    for (const family of [4, 6] as const) {
+      const document = text(rules, family);
+      for (const line of document.split('\n').filter((l) => l.startsWith(':'))) {
+        const [chain, policy] = line.slice(1).split(' ');
+        assert.ok(chain!.startsWith('astara-') || policy !== '-', `user chain ${chain} lacks the astara- prefix`);
+      }
+      for (const rule of rulesOf(document)) {
+        const chain = rule.split(' ')[1]!;
+        if (!chain.startsWith('astara-')) assert.match(rule, /^-A [A-Z]+ -j astara-[a-z-]+$/);
+      }
+    }
+  });
+
+  it('uses the real interface names', () => {
+    const real: Record<string, string> = { ge0: 'ens3', ge1: 'ens4', ge2: 'ens10', ge3: 'enp0s9' };
+    const document = text(render(labDoc(), { realName: (g) => real[g]! }), 4);
+    assert.ok(rulesOf(document).includes('-A astara-input -i ens10 -j astara-internal'));
+    assert.ok(rulesOf(document).includes('-A astara-postrouting -o ens4 -j SNAT --to-source 192.0.2.2'));
+    assert.ok(rulesOf(document).includes('-A astara-metadata -d 169.254.169.254/32 -i enp0s9 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.65:9603'));
+    assert.doesNotMatch(document, /\beth\d/);
+  });
+
+  it('makes the management IPv4 addresses unreachable from other interfaces, before ICMP is accepted', () => {
+    const doc = labDoc();
+    doc.networks[0]!.interface.addresses.push('198.51.100.241/28');
+    (doc.networks[0]!.subnets as unknown[]).push({ id: 'mgmt-v4', cidr: '198.51.100.240/28', gateway_ip: '', dhcp_enabled: false, dns_nameservers: [], host_routes: [] });
+    const rules = rulesOf(text(render(doc), 4));
+    const drop = rules.indexOf('-A astara-input -d 198.51.100.241/32 ! -i eth0 -j DROP');
+    assert.ok(drop > 0);
+    assert.ok(drop < rules.indexOf('-A astara-input -p icmp -m icmp --icmp-type 8 -j ACCEPT'));
+    assert.ok(rules.indexOf('-A astara-input -i lo -j ACCEPT') < drop);
+  });
+
+  it('opens the agent API port it is started with', () => {
+    const rules = rulesOf(text(render(labDoc(), HOST, { apiPort: 5443 }), 6));
+    assert.ok(rules.includes('-A astara-mgmt -p tcp -m tcp --dport 5443 -j ACCEPT'));
+    assert.ok(!rules.includes('-A astara-mgmt -p tcp -m tcp --dport 5000 -j ACCEPT'));
+  });
+
+  it('accepts IKE, NAT-T, ESP and AH on the external interface and exempts IPsec traffic from NAT when a VPN is configured', () => {
+    const plain = render(labDoc());
+    const doc = labDoc();
+    doc.vpn = (JSON.parse(readFileSync(new URL('../../../test/fixtures/documents/router-notes-8.1-vpn.json', import.meta.url), 'utf8')) as Doc).vpn;
+    const vpn = render(doc);
+    const ipsec = [
+      '-A astara-external -p udp -m udp --dport 500 -j ACCEPT',
+      '-A astara-external -p udp -m udp --dport 4500 -j ACCEPT',
+      '-A astara-external -p esp -j ACCEPT',
+      '-A astara-external -p ah -j ACCEPT',
+    ];
+    for (const family of [4, 6] as const) {
+      const added = rulesOf(text(vpn, family)).filter((r) => !rulesOf(text(plain, family)).includes(r));
+      assert.deepEqual(added, family === 4 ? [...ipsec, '-A astara-postrouting -m policy --dir out --pol ipsec -j RETURN'] : ipsec);
+    }
+  });
+
+  it('lets HA peers speak VRRP and conntrackd sync on the management interface', () => {
+    const doc = labDoc();
+    doc.ha_resource = true;
+    doc.ha_config = { peers: ['fdca:3ba5:a17a:acda::3'], priority: 50 };
+    const rules = rulesOf(text(render(doc), 6));
+    assert.ok(rules.includes('-A astara-mgmt -s fdca:3ba5:a17a:acda::3/128 -p vrrp -j ACCEPT'));
+    assert.ok(rules.includes('-A astara-mgmt -s fdca:3ba5:a17a:acda::3/128 -p udp -m udp --dport 3780 -j ACCEPT'));
+    assert.ok(!rulesOf(text(render(doc), 4)).some((r) => r.includes('vrrp')));
+  });
+
+  it('leaves CHECKSUM rules out when the kernel lacks the target, keeping the chain', () => {
+    const document = text(render(labDoc()), 4, false);
+    assert.doesNotMatch(document, /CHECKSUM/);
+    assert.match(document, /^-A POSTROUTING -j astara-checksum$/m);
+  });
+
+  it('fills DHCP checksums only on tenant interfaces that serve DHCPv4', () => {
+    const doc = labDoc();
+    for (const subnet of doc.networks[3]!.subnets as { dhcp_enabled: boolean }[]) subnet.dhcp_enabled = false;
+    const checksum = rulesOf(text(render(doc), 4)).filter((r) => r.includes('CHECKSUM'));
+    assert.deepEqual(checksum, ['-A astara-checksum -o eth2 -p udp -m udp --sport 67 -j CHECKSUM --checksum-fill']);
+  });
+
+  it('renders IPv6 floating IPs 1:1 in the IPv6 nat table, without a default IPv6 SNAT', () => {
+    const doc = labDoc();
+    doc.floating_ips.push({ floating_ip: '2001:db8:e::10', fixed_ip: 'fd00:a::10' });
+    const nat6 = rulesOf(text(render(doc), 6)).filter((r) => /astara-(prerouting|output|postrouting|fip)/.test(r));
+    assert.ok(nat6.includes('-A astara-fip-dnat -d 2001:db8:e::10/128 -j DNAT --to-destination fd00:a::10'));
+    assert.ok(nat6.includes('-A astara-fip-snat -s fd00:a::10/128 -j SNAT --to-source 2001:db8:e::10'));
+    assert.ok(!nat6.includes('-A astara-postrouting -o eth1 -j SNAT --to-source 2001:db8:e::2'));
+    assert.ok(!rulesOf(text(render(doc), 4)).some((r) => r.includes('2001:db8')));
+  });
+
+  it('drops a removed floating IP from both directions', () => {
+    const doc = labDoc();
+    doc.floating_ips = [];
+    const document = text(render(doc), 4);
+    assert.doesNotMatch(document, /203\.0\.113\.10/);
+    assert.ok(rulesOf(document).includes('-A astara-postrouting -o eth1 -j SNAT --to-source 192.0.2.2'));
+  });
+
+  it('without an external network: no source NAT, no floating IPs, external input never mentioned', () => {
+    const doc = labDoc();
+    doc.networks = doc.networks.filter((n) => n.network_type !== 'external');
+    doc.floating_ips = [];
+    doc.default_v4_gateway = '';
+    doc.static_routes = [];
+    const document = text(render(doc), 4);
+    assert.doesNotMatch(document, /SNAT|astara-input -i eth1/);
+    assert.match(document, /--to-destination 198\.51\.100\.1:9602/);
+  });
+
+  it('treats isolated and load-balancer networks as tenant-facing for input; only tenant networks are NATed', () => {
+    const doc = labDoc();
+    doc.networks[2]!.network_type = 'isolated';
+    doc.networks[3]!.network_type = 'loadbalancer';
+    doc.floating_ips = [];
+    doc.static_routes = [];
+    const rules = rulesOf(text(render(doc), 4));
+    assert.ok(rules.includes('-A astara-input -i eth2 -j astara-internal'));
+    assert.ok(rules.includes('-A astara-input -i eth3 -j astara-internal'));
+    assert.ok(rules.includes('-A astara-prerouting -i eth2 -j MARK --set-xmark 0x10000/0x10000'));
+    assert.ok(!rules.some((r) => r.includes('-i eth3 -j MARK') || r.includes('9603')));
+  });
+});
