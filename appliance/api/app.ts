@@ -7,6 +7,7 @@ import { unwrapDocument, validateDocument, type Problem } from '../../contract/i
 import { ApplyFailedError, CheckFailedError, messageOf, type ApplyEngine } from '../engine/engine.js';
 import type { CommandRunner } from '../host/exec.js';
 import { toApiInterface, type InterfaceNames, type LiveInterface } from '../host/interfaces.js';
+import { SharedRead } from './cache.js';
 import { sendError, sendJson } from './json.js';
 import { lockoutProblems } from './lockout.js';
 import type { GatewayProbe } from './status.js';
@@ -102,13 +103,20 @@ export function createApp(deps: ApiDependencies): express.Express {
       res.type(deps.metrics.registry.contentType).send(await deps.metrics.text());
     },
   });
+  // The liveness probe of existing orchestrators: polled every few seconds,
+  // often by several of them. Reads within a second share one pair of saves,
+  // and every apply invalidates it, so the answer is never older than that.
+  const rules = new SharedRead(1000, async () => {
+    const [v4, v6] = await Promise.all([
+      deps.runner.read(['iptables-save'], { allowFailure: true }),
+      deps.runner.read(['ip6tables-save'], { allowFailure: true }),
+    ]);
+    return `${v4.stdout}${v6.stdout}`;
+  });
+  deps.engine.onReport(() => rules.invalidate());
   route(v1, '/v1/firewall/rules', {
     get: async (_req, res) => {
-      const [v4, v6] = await Promise.all([
-        deps.runner.read(['iptables-save'], { allowFailure: true }),
-        deps.runner.read(['ip6tables-save'], { allowFailure: true }),
-      ]);
-      res.type('text/plain').send(`${v4.stdout}${v6.stdout}`);
+      res.type('text/plain').send(await rules.get());
     },
   });
   app.use(v1);

@@ -1,9 +1,10 @@
 // Reachability of the external gateways for GET /v1/status/. Existing
-// orchestrators poll this often, so the answer is cached for a few seconds and
+// orchestrators poll this often, so the answer is shared for a few seconds and
 // concurrent callers share one probe. Only configured gateways are probed,
 // never a public address.
 import { defaultGateways, type ConfigModel, type ParsedAddress } from '../../contract/index.js';
 import type { CommandRunner } from '../host/exec.js';
+import { SharedRead } from './cache.js';
 
 export interface Reachability {
   readonly v4: boolean;
@@ -11,28 +12,24 @@ export interface Reachability {
 }
 
 export class GatewayProbe {
-  #cached: { at: number; key: string; value: Reachability } | undefined;
-  #pending: Promise<Reachability> | undefined;
+  readonly #read: SharedRead<Reachability>;
+  #gateways: { v4: ParsedAddress | undefined; v6: ParsedAddress | undefined } = { v4: undefined, v6: undefined };
 
   constructor(
     private readonly runner: CommandRunner,
-    private readonly cacheMs = 5000,
+    cacheMs = 5000,
     private readonly timeoutSeconds = 1,
-  ) {}
-
-  async reachability(model: ConfigModel | undefined): Promise<Reachability> {
-    const gateways = model ? defaultGateways(model) : { v4: undefined, v6: undefined };
-    const key = `${gateways.v4?.text ?? ''}|${gateways.v6?.text ?? ''}`;
-    if (this.#cached && this.#cached.key === key && Date.now() - this.#cached.at < this.cacheMs) return this.#cached.value;
-    this.#pending ??= (async () => {
-      const [v4, v6] = await Promise.all([this.#ping(gateways.v4), this.#ping(gateways.v6)]);
-      const value = { v4, v6 };
-      this.#cached = { at: Date.now(), key, value };
-      return value;
-    })().finally(() => {
-      this.#pending = undefined;
+  ) {
+    this.#read = new SharedRead(cacheMs, async () => {
+      const { v4, v6 } = this.#gateways;
+      const [up4, up6] = await Promise.all([this.#ping(v4), this.#ping(v6)]);
+      return { v4: up4, v6: up6 };
     });
-    return this.#pending;
+  }
+
+  reachability(model: ConfigModel | undefined): Promise<Reachability> {
+    this.#gateways = model ? defaultGateways(model) : { v4: undefined, v6: undefined };
+    return this.#read.get(`${this.#gateways.v4?.text ?? ''}|${this.#gateways.v6?.text ?? ''}`);
   }
 
   async #ping(address: ParsedAddress | undefined): Promise<boolean> {
