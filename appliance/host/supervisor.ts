@@ -191,16 +191,26 @@ async function endLeftover(spec: Pick<DaemonSpec, 'name' | 'pidFile'>, logger: L
   }
   const deadline = Date.now() + STOP_GRACE_MS;
   while (Date.now() < deadline) {
-    try {
-      process.kill(record.pid, 0);
-    } catch {
-      return;
-    }
+    if (!isRunning(record.pid)) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   try {
     process.kill(record.pid, 'SIGKILL');
   } catch {
     // gone
+  }
+}
+
+/**
+ * Whether `pid` still runs. An orphan that exited stays a zombie until init
+ * reaps it (slowly on some machines): it counts as ended, since it holds no
+ * socket, lease or address any more.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
+  } catch {
+    return false;
   }
 }
