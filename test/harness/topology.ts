@@ -1,10 +1,10 @@
 // Throwaway network topologies for functional tests: one namespace per host,
 // joined by veth pairs created directly inside the namespaces, so the host's
 // own network is never touched. Only documentation ranges are used.
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isRunning } from '../../appliance/host/supervisor.js';
 import { inNs, run, waitFor } from './exec.js';
 
 export interface LinkEnd {
@@ -100,15 +100,8 @@ export class Topology {
   }
 }
 
-/** True while `pid` runs; a zombie (exited, not yet reaped by its parent) counts as gone. */
-export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+/** True while `pid` runs; a zombie counts as gone. */
+export const alive = isRunning;
 
 export function signal(pid: number, name: NodeJS.Signals): void {
   try {
