@@ -1,7 +1,14 @@
-// Placeholder: the interfaces subsystem is being written.
+// The interfaces subsystem (spec section 6, Interfaces): render.ts says what
+// the interfaces should be, plan.ts what to change, driver.ts changes it.
 import type { Subsystem } from '../../engine/engine.js';
 import type { DriverEnvironment } from '../index.js';
+import { applyInterfaces } from './driver.js';
+import { renderInterfaces, type InterfacesDesired } from './render.js';
 
-export function createInterfacesSubsystem(_env: DriverEnvironment): Subsystem {
-  return { name: 'interfaces', render: () => undefined, apply: () => Promise.resolve({ changed: false }) };
+export function createInterfacesSubsystem(_env: DriverEnvironment): Subsystem<InterfacesDesired> {
+  return {
+    name: 'interfaces',
+    render: (model, host) => renderInterfaces(model, host),
+    apply: (desired, { runner, logger }) => applyInterfaces(desired, runner, logger),
+  };
 }

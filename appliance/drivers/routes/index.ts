@@ -1,7 +1,15 @@
-// Placeholder: the routes subsystem is being written.
+// The routes subsystem (spec section 6, Routes): render.ts says which routes,
+// plan.ts what to change given the main table and the routes the agent added
+// before (its memory), driver.ts applies that in one `ip -batch`.
 import type { Subsystem } from '../../engine/engine.js';
 import type { DriverEnvironment } from '../index.js';
+import { applyRoutes } from './driver.js';
+import { renderRoutes, type RoutesDesired } from './render.js';
 
-export function createRoutesSubsystem(_env: DriverEnvironment): Subsystem {
-  return { name: 'routes', render: () => undefined, apply: () => Promise.resolve({ changed: false }) };
+export function createRoutesSubsystem(_env: DriverEnvironment): Subsystem<RoutesDesired> {
+  return {
+    name: 'routes',
+    render: (model, host) => renderRoutes(model, host),
+    apply: (desired, { runner, logger, memory }) => applyRoutes(desired, runner, logger, memory),
+  };
 }

@@ -1,7 +1,17 @@
-// Placeholder: the sysctl subsystem is being written.
+// The sysctl subsystem: forwarding on (see render.ts for what is set and why).
 import type { Subsystem } from '../../engine/engine.js';
 import type { DriverEnvironment } from '../index.js';
+import { restoreSysctls, writeSysctls } from './driver.js';
+import { renderSysctls, type SysctlDesired } from './render.js';
 
-export function createSysctlSubsystem(_env: DriverEnvironment): Subsystem {
-  return { name: 'sysctl', render: () => undefined, apply: () => Promise.resolve({ changed: false }) };
+export function createSysctlSubsystem(_env: DriverEnvironment): Subsystem<SysctlDesired> {
+  return {
+    name: 'sysctl',
+    render: (model) => renderSysctls(model),
+    async apply(desired, { runner, logger }) {
+      const previous = await writeSysctls(runner, desired, logger);
+      const changed = Object.keys(previous).length > 0;
+      return changed ? { changed, undo: () => restoreSysctls(runner, previous) } : { changed };
+    },
+  };
 }

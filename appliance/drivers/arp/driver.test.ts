@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import type { CommandResult, CommandRunner } from '../../host/exec.js';
+import { applyArp } from './driver.js';
+import type { ArpDesired } from './render.js';
+
+/** Records the commands that change the host; answers reads with a canned neighbour table. */
+function fakeRunner(neighbours: object[] = [], failArpingFor = new Set<string>()) {
+  const changes: string[] = [];
+  const ok = (stdout = ''): CommandResult => ({ stdout, stderr: '', exitCode: 0 });
+  const runner = {
+    read: (argv: readonly string[]) => Promise.resolve(ok(argv.join(' ') === 'ip -j neigh show' ? JSON.stringify(neighbours) : '')),
+    change: (argv: readonly string[], options?: { input?: string }) => {
+      changes.push([...argv, ...(options?.input ? [options.input.trim()] : [])].join(' '));
+      const failed = argv[0] === 'arping' && failArpingFor.has(argv.at(-1)!);
+      return Promise.resolve(failed ? { stdout: '', stderr: 'arping: bind: Cannot assign requested address', exitCode: 2 } : ok());
+    },
+  };
+  return { runner: runner as unknown as CommandRunner, changes };
+}
+
+const logger = pino({ level: 'silent' });
+const desired: ArpDesired = {
+  external: 'eth1',
+  floating: ['203.0.113.10', '203.0.113.11'],
+  neighbours: [{ device: 'eth2', address: '198.51.100.10', mac: '02:00:00:00:02:0a' }],
+};
+
+describe('applyArp', () => {
+  it('announces only floating IPs it has not announced on that device, and remembers them', async () => {
+    const { runner, changes } = fakeRunner();
+    const outcome = await applyArp(desired, runner, logger, { announced: ['eth1 203.0.113.10', 'eth1 203.0.113.99'] });
+    assert.deepEqual(changes, ['arping -q -U -c 1 -I eth1 -s 203.0.113.11 203.0.113.11']);
+    assert.deepEqual(outcome, { changed: true, memory: { announced: ['eth1 203.0.113.10', 'eth1 203.0.113.11'] } });
+
+    const again = fakeRunner();
+    const second = await applyArp(desired, again.runner, logger, outcome.memory);
+    assert.deepEqual(again.changes, []);
+    assert.deepEqual(second, { changed: false, memory: outcome.memory });
+  });
+
+  it('leaves a failed announcement out of the memory, to try again next time', async () => {
+    const { runner } = fakeRunner([], new Set(['203.0.113.10']));
+    const outcome = await applyArp(desired, runner, logger, undefined);
+    assert.deepEqual(outcome.memory, { announced: ['eth1 203.0.113.11'] });
+  });
+
+  it('removes a neighbour entry that contradicts an allocation in one batch', async () => {
+    const { runner, changes } = fakeRunner([
+      { dst: '198.51.100.10', dev: 'eth2', lladdr: '02:00:00:00:99:99', state: ['STALE'] },
+      { dst: '198.51.100.11', dev: 'eth2', lladdr: '02:00:00:00:99:99', state: ['STALE'] },
+    ]);
+    const outcome = await applyArp({ ...desired, floating: [] }, runner, logger, undefined);
+    assert.deepEqual(changes, ['ip -force -batch - neigh del 198.51.100.10 dev eth2']);
+    assert.equal(outcome.changed, true);
+  });
+});

@@ -1,0 +1,79 @@
+// Gratuitous ARP for floating IPs the upstream has not been told about yet
+// (the memory holds those announced), and removal of neighbour entries on
+// tenant interfaces whose MAC contradicts an allocation.
+import type { Logger } from 'pino';
+import { parseAddress } from '../../../contract/index.js';
+import type { SubsystemOutcome } from '../../engine/engine.js';
+import type { CommandRunner } from '../../host/exec.js';
+import { CONCURRENCY, mapLimited } from '../interfaces/driver.js';
+import { runForced } from '../interfaces/ip-batch.js';
+import type { ArpDesired } from './render.js';
+
+/** Persisted between applies: `<device> <address>` of every floating IP announced there. */
+export interface ArpMemory {
+  readonly announced: readonly string[];
+}
+
+/** One entry of `ip -j neigh show`. */
+export interface LiveNeighbour {
+  readonly dst: string;
+  readonly dev: string;
+  readonly lladdr?: string;
+  readonly state?: readonly string[];
+}
+
+export async function applyArp(desired: ArpDesired, runner: CommandRunner, logger: Logger, memory: unknown): Promise<SubsystemOutcome> {
+  const external = desired.external;
+  const floating = external === undefined ? [] : desired.floating;
+  const key = (ip: string) => `${external!} ${ip}`;
+  const before = new Set(rememberedAnnouncements(memory));
+  const announce = floating.filter((ip) => !before.has(key(ip)));
+  const sent = await mapLimited(announce, CONCURRENCY, (ip) => gratuitousArp(runner, external!, ip, logger));
+  // Still configured and announced before, or announced now; one that failed is tried again next time.
+  const nextMemory: ArpMemory = {
+    announced: [...floating.filter((ip) => before.has(key(ip))), ...announce.filter((_, i) => sent[i])].map(key).sort(),
+  };
+
+  let removed = 0;
+  if (desired.neighbours.length > 0) {
+    const { stdout } = await runner.read(['ip', '-j', 'neigh', 'show']);
+    const stale = staleNeighbours(desired, JSON.parse(stdout || '[]') as LiveNeighbour[]);
+    if (stale.length > 0) {
+      // Forced: an entry may expire between the read and the delete.
+      const failed = await runForced(runner, stale.map((n) => `neigh del ${n.dst} dev ${n.dev}`));
+      if (failed) logger.warn({ error: failed }, 'some neighbour entries could not be removed');
+      logger.info({ entries: stale }, 'removed neighbour entries that contradict allocations');
+      removed = stale.length;
+    }
+  }
+  // Nothing to undo: an announcement cannot be taken back, and a removed entry is re-learnt on demand.
+  return { changed: announce.length > 0 || removed > 0, memory: nextMemory };
+}
+
+/** Entries on tenant devices for an allocated address but with another MAC. */
+export function staleNeighbours(desired: ArpDesired, live: readonly LiveNeighbour[]): LiveNeighbour[] {
+  const macOf = new Map(desired.neighbours.map((n) => [`${n.device} ${n.address}`, n.mac]));
+  return live.filter((entry) => {
+    if (entry.lladdr === undefined) return false;
+    const address = parseAddress(entry.dst);
+    const mac = address && macOf.get(`${entry.dev} ${address.text}`);
+    return mac !== undefined && mac !== entry.lladdr.toLowerCase();
+  });
+}
+
+/**
+ * One unsolicited ARP request (sender = target = the floating IP) with
+ * iputils arping; it takes about a second (arping waits one interval), hence
+ * several run side by side. A failure is logged, not fatal: the address is
+ * left out of the memory, so the next apply tries again.
+ */
+async function gratuitousArp(runner: CommandRunner, device: string, ip: string, logger: Logger): Promise<boolean> {
+  const result = await runner.change(['arping', '-q', '-U', '-c', '1', '-I', device, '-s', ip, ip], { allowFailure: true, timeoutMs: 10_000 });
+  if (result.exitCode !== 0) logger.warn({ ip, device, error: (result.stderr || result.stdout).trim() }, 'gratuitous ARP failed');
+  return result.exitCode === 0;
+}
+
+function rememberedAnnouncements(memory: unknown): string[] {
+  const announced = (memory as Partial<ArpMemory> | undefined)?.announced;
+  return Array.isArray(announced) ? announced.filter((a): a is string => typeof a === 'string') : [];
+}

@@ -1,0 +1,94 @@
+// Makes the live interfaces match: per-interface sysctls (one `sysctl -w`
+// when any differs), then every link and address change in one `ip -batch`,
+// then connection-tracking entries of IPv4 addresses that went away.
+import type { Logger } from 'pino';
+import type { SubsystemOutcome } from '../../engine/engine.js';
+import type { CommandRunner } from '../../host/exec.js';
+import { isRecreatable, readRoutes, replaceLine, routeIdentity, type LiveRoute } from '../routes/live.js';
+import { restoreSysctls, writeSysctls } from '../sysctl/driver.js';
+import { runBatch, runForced, undoSteps } from './ip-batch.js';
+import { interfaceSysctls, planInterfaces, type LiveLink } from './plan.js';
+import type { InterfacesDesired } from './render.js';
+
+export async function applyInterfaces(desired: InterfacesDesired, runner: CommandRunner, logger: Logger): Promise<SubsystemOutcome> {
+  const { stdout } = await runner.read(['ip', '-j', 'addr', 'show']);
+  const plan = planInterfaces(desired, JSON.parse(stdout) as LiveLink[]);
+
+  // DAD settings first, so that addresses added below are not left tentative.
+  const previousSysctls = await writeSysctls(runner, interfaceSysctls(desired), logger);
+  // Deleting addresses can make the kernel drop routes (all of an interface's
+  // when its last IPv4 address goes); keep them to put back on undo.
+  const routesBefore = plan.deletesAddresses ? await readRoutes(runner) : [];
+
+  // What else undo puts back besides the batch's own steps.
+  const restoreRest = async () => {
+    await restoreSysctls(runner, previousSysctls);
+    if (routesBefore.length > 0) await restoreRoutes(runner, routesBefore, logger);
+  };
+  try {
+    await runBatch(runner, plan.steps, logger);
+  } catch (error) {
+    await restoreRest().catch((undoError: unknown) => logger.error({ err: undoError }, 'undo after a failed interface batch failed'));
+    throw error;
+  }
+  if (plan.steps.length > 0) logger.info({ changes: plan.steps.map((s) => s.line) }, 'interfaces changed');
+  await flushConntrack(runner, plan.removedV4, logger);
+
+  const changed = plan.steps.length > 0 || Object.keys(previousSysctls).length > 0;
+  const undo = async () => {
+    await undoSteps(runner, plan.steps, logger);
+    await restoreRest();
+  };
+  return changed ? { changed, undo } : { changed };
+}
+
+/** Put back every route of the snapshot that is missing now (only those the kernel would not recreate itself). */
+async function restoreRoutes(runner: CommandRunner, before: readonly LiveRoute[], logger: Logger): Promise<void> {
+  const now = new Set((await readRoutes(runner)).map(routeIdentity));
+  const missing = before.filter((r) => isRecreatable(r) && !now.has(routeIdentity(r)));
+  const failed = await runForced(runner, missing.map(replaceLine));
+  if (failed) logger.warn({ error: failed }, 'some routes could not be put back');
+}
+
+// Every way an address appears in a connection: as the original source or
+// destination (traffic of the router itself, or to it, or to a floating IP
+// before DNAT), as the reply source (traffic DNATed to it) or the reply
+// destination (traffic SNATed to it).
+const CONNTRACK_FILTERS = ['--orig-src', '--orig-dst', '--reply-src', '--reply-dst'] as const;
+
+/**
+ * Forget the connections of addresses the router no longer has, so NATed
+ * flows re-evaluate instead of leaking out with a stale address. The filters
+ * of one address run one after the other (one entry can match several);
+ * addresses run side by side. A failure is logged, not fatal: a connection
+ * table that cannot be flushed does not make the addresses wrong.
+ */
+async function flushConntrack(runner: CommandRunner, addresses: readonly string[], logger: Logger): Promise<void> {
+  await mapLimited(addresses, CONCURRENCY, async (address) => {
+    for (const filter of CONNTRACK_FILTERS) {
+      const argv = ['conntrack', '-D', filter, address];
+      const result = await runner.change(argv, { allowFailure: true });
+      // conntrack exits 1 when it found nothing to delete.
+      if (result.exitCode !== 0 && !/0 flow entries/.test(result.stderr)) {
+        logger.warn({ command: argv.join(' '), error: result.stderr.trim() }, 'could not flush connection tracking entries');
+      }
+    }
+  });
+}
+
+/** Processes started side by side at most: enough to hide their start-up cost on a small machine. */
+export const CONCURRENCY = 8;
+
+/** `Promise.all(items.map(fn))` with at most `limit` calls in flight; results in input order. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
