@@ -13,6 +13,7 @@ import { createInterfacesSubsystem } from './interfaces/index.js';
 import { createRoutesSubsystem } from './routes/index.js';
 import { createRoutingSubsystem } from './routing/index.js';
 import { createSysctlSubsystem } from './sysctl/index.js';
+import { createMetadataSubsystem } from '../metadata-proxy/subsystem.js';
 
 /** Every daemon the agent supervises, for status reports and shutdown. */
 export class DaemonRegistry {
@@ -51,6 +52,7 @@ export function createSubsystems(env: DriverEnvironment): Subsystem[] {
     createFirewallSubsystem(env),
     createDhcpSubsystem(env),
     createRoutingSubsystem(env),
+    createMetadataSubsystem(env),
     createArpSubsystem(env),
   ];
 }

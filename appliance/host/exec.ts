@@ -66,6 +66,10 @@ export class CommandRunner {
     const [file, ...args] = argv;
     if (file === undefined) throw new Error('empty command');
     const started = performance.now();
+    // Recorded when started, so a command left running in the background
+    // still counts in the report of the apply that started it.
+    const record = { argv, mutating, exitCode: -1, ms: 0 };
+    if (this.#recording) this.#records.push(record);
     const child = await execa(file, args, {
       reject: false,
       input: options.input ?? '',
@@ -78,7 +82,8 @@ export class CommandRunner {
       stderr: child.stderr ?? '',
       exitCode: child.exitCode ?? (child.failed ? 1 : 0),
     };
-    if (this.#recording) this.#records.push({ argv, mutating, exitCode: result.exitCode, ms: performance.now() - started });
+    record.exitCode = result.exitCode;
+    record.ms = performance.now() - started;
     if (result.exitCode !== 0 && !options.allowFailure) throw new CommandError(argv, result);
     return result;
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { CommandResult, CommandRunner } from '../../host/exec.js';
-import { applyArp } from './driver.js';
+import { announcementsSettled, applyArp } from './driver.js';
 import type { ArpDesired } from './render.js';
 
 /** Records the commands that change the host; answers reads with a canned neighbour table. */
@@ -40,10 +40,14 @@ describe('applyArp', () => {
     assert.deepEqual(second, { changed: false, memory: outcome.memory });
   });
 
-  it('leaves a failed announcement out of the memory, to try again next time', async () => {
+  it('sends a failed announcement again on the next apply', async () => {
     const { runner } = fakeRunner([], new Set(['203.0.113.10']));
     const outcome = await applyArp(desired, runner, logger, undefined);
-    assert.deepEqual(outcome.memory, { announced: ['eth1 203.0.113.11'] });
+    await announcementsSettled();
+    const again = fakeRunner();
+    await applyArp(desired, again.runner, logger, outcome.memory);
+    assert.deepEqual(again.changes, ['arping -q -U -c 1 -I eth1 -s 203.0.113.10 203.0.113.10']);
+    await announcementsSettled();
   });
 
   it('removes a neighbour entry that contradicts an allocation in one batch', async () => {

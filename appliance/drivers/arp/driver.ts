@@ -22,17 +22,32 @@ export interface LiveNeighbour {
   readonly state?: readonly string[];
 }
 
+/** Announcements that failed in the background: the next apply sends them again. */
+const failedAnnouncements = new Set<string>();
+let inFlight: Promise<unknown> = Promise.resolve();
+
+/** Resolves once the announcements sent so far have finished (for tests and shutdown). */
+export function announcementsSettled(): Promise<unknown> {
+  return inFlight;
+}
+
 export async function applyArp(desired: ArpDesired, runner: CommandRunner, logger: Logger, memory: unknown): Promise<SubsystemOutcome> {
   const external = desired.external;
   const floating = external === undefined ? [] : desired.floating;
   const key = (ip: string) => `${external!} ${ip}`;
   const before = new Set(rememberedAnnouncements(memory));
-  const announce = floating.filter((ip) => !before.has(key(ip)));
-  const sent = await mapLimited(announce, CONCURRENCY, (ip) => gratuitousArp(runner, external!, ip, logger));
-  // Still configured and announced before, or announced now; one that failed is tried again next time.
-  const nextMemory: ArpMemory = {
-    announced: [...floating.filter((ip) => before.has(key(ip))), ...announce.filter((_, i) => sent[i])].map(key).sort(),
-  };
+  const announce = floating.filter((ip) => !before.has(key(ip)) || failedAnnouncements.has(key(ip)));
+  // arping takes a second per address (it waits one interval before it
+  // exits), and the address already works without the announcement: send
+  // them in the background rather than hold the PUT for a second.
+  for (const ip of announce) failedAnnouncements.delete(key(ip));
+  inFlight = Promise.all([
+    inFlight,
+    mapLimited(announce, CONCURRENCY, async (ip) => {
+      if (!(await gratuitousArp(runner, external!, ip, logger))) failedAnnouncements.add(key(ip));
+    }),
+  ]);
+  const nextMemory: ArpMemory = { announced: floating.map(key).sort() };
 
   let removed = 0;
   if (desired.neighbours.length > 0) {
