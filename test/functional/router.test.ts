@@ -99,6 +99,24 @@ describe('the router end to end', () => {
     assert.equal(failed.stdout, '500');
   });
 
+  it('keeps answering metadata during a re-push, and a moved address gets its new device id', async () => {
+    const url = 'http://169.254.169.254/latest/meta-data/instance-id';
+    // About 1.5 s of requests, one every 5 ms, from the guest, while the map changes.
+    const requests = lab.exec('ta', ['curl', '-sS', '--rate', '200/s', '--max-time', '5', '-w', '\\n%{http_code}\\n', ...Array<string>(300).fill(url)], { allowFailure: true });
+    const moved = structuredClone(doc);
+    moved.networks[2]!.allocations[0]!.device_id = '00000000-0000-4000-8000-0000000000a1';
+    await put(moved);
+    const lines = (await requests).stdout.split('\n');
+    const codes = lines.filter((l) => /^\d{3}$/.test(l));
+    assert.equal(codes.length, 300);
+    assert.deepEqual([...new Set(codes)], ['200'], 'every request answered during the re-push');
+    const ids = new Set(lines.filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { instance_id: string }).instance_id));
+    assert.ok(ids.has('00000000-0000-4000-8000-0000000000a1'), 'the new map took effect while requests flowed');
+    const after = JSON.parse((await lab.exec('ta', ['curl', '-sS', '--max-time', '5', url])).stdout) as { instance_id: string };
+    assert.equal(after.instance_id, '00000000-0000-4000-8000-0000000000a1');
+    await put(doc);
+  });
+
   it('reports the traffic per interface and per floating IP', async () => {
     assert.equal(await seenAs(lab, 'ext', `http://${FLOATING_B}:8080/`), LAB.ext.floatingGateway);
     const stats = (await agent.request('GET', '/v1/system/stats')).json<{
