@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { validateDocument, type ConfigModel } from '../../../contract/index.js';
+import { LAB_HOST, labModel } from '../../../test/support/lab-model.js';
 import { renderInterfaces } from './render.js';
 
 type Doc = Record<string, unknown> & { networks: Record<string, unknown>[]; floating_ips: { floating_ip: string; fixed_ip: string }[] };
-const LAB_DOC = JSON.parse(readFileSync(new URL('../../../test/fixtures/documents/harness-router.json', import.meta.url), 'utf8')) as Doc;
-const host = { realName: (generic: string) => generic.replace('ge', 'eth') };
-
-function model(change?: (doc: Doc) => void): ConfigModel {
-  const doc = structuredClone(LAB_DOC);
-  change?.(doc);
-  const result = validateDocument(doc);
-  if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  return result.model;
-}
+const host = LAB_HOST;
+const model = (change?: (doc: Doc) => void) => labModel<Doc>(change);
 
 describe('renderInterfaces', () => {
   it('renders every configured interface with its addresses, floating IPs on the external one', () => {
