@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino, type Logger } from 'pino';
 import { parseAddress, unwrapDocument, validateDocument } from '../contract/index.js';
@@ -34,6 +35,16 @@ export interface ServeOptions {
   readonly port: number;
   readonly stateDir: string;
   readonly logLevel: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly tlsClientCa?: string;
+}
+
+/** Mutual TLS material, read once at start. */
+interface TlsFiles {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca: Buffer;
 }
 
 
@@ -61,6 +72,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--port <n>', 'TCP port of the API').default(DEFAULT_PORT).argParser(parsePort))
     .option('--state-dir <dir>', 'directory for everything the agent writes (documents, daemon configs, leases)', DEFAULT_STATE_DIR)
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM); needs --tls-key and --tls-client-ca')
+    .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
+    .option('--tls-client-ca <file>', 'CA (PEM) that must have signed every client certificate: clients without one are refused')
     .action(async (options: ServeOptions) => {
       await serve(options);
     });
@@ -112,6 +126,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     listen = [record.address];
   }
 
+  const tls = await readTlsFiles(options);
   const runner = new CommandRunner();
   const interfaces = new InterfaceNames(runner);
   // The first listing fixes the generic names for the life of the process.
@@ -143,8 +158,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     version: agentVersion(),
     startedAt: Date.now(),
   });
-  const servers = await Promise.all(listen.map((address) => listenOn(app, address, options.port)));
-  logger.info({ listen, port: options.port, stateDir: options.stateDir }, 'agent ready');
+  const servers = await Promise.all(listen.map((address) => listenOn(app, address, options.port, tls)));
+  logger.info({ listen, port: options.port, stateDir: options.stateDir, tls: tls !== undefined }, 'agent ready');
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping');
@@ -175,9 +190,22 @@ async function reapplyPersisted(engine: ApplyEngine, interfaces: InterfaceNames,
   }
 }
 
-function listenOn(app: ReturnType<typeof createApp>, address: string, port: number): Promise<Server> {
+async function readTlsFiles(options: ServeOptions): Promise<TlsFiles | undefined> {
+  const given = [options.tlsCert, options.tlsKey, options.tlsClientCa].filter((f) => f !== undefined).length;
+  if (given === 0) return undefined;
+  if (given !== 3) {
+    console.error('astara-appliance: --tls-cert, --tls-key and --tls-client-ca go together (mutual TLS)');
+    process.exit(2);
+  }
+  const [cert, key, ca] = await Promise.all([readFile(options.tlsCert!), readFile(options.tlsKey!), readFile(options.tlsClientCa!)]);
+  return { cert, key, ca };
+}
+
+function listenOn(app: ReturnType<typeof createApp>, address: string, port: number, tls: TlsFiles | undefined): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer(app);
+    // With TLS, the handshake itself refuses a client without a certificate
+    // signed by the operator's CA: such a client never reaches the API.
+    const server: Server = tls ? createTlsServer({ ...tls, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, app) : createServer(app);
     server.once('error', reject);
     server.listen({ host: address, port, ipv6Only: address.includes(':') }, () => resolve(server));
   });

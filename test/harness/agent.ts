@@ -24,6 +24,8 @@ export interface RequestOptions {
   readonly contentType?: string | null;
   readonly headers?: readonly string[];
   readonly timeoutS?: number;
+  /** More curl arguments (TLS client certificates, for example). */
+  readonly curlArgs?: readonly string[];
 }
 
 /** One HTTP request made with curl from inside namespace `role`; status 0 means no connection. */
@@ -37,6 +39,7 @@ export async function httpFrom(topology: Topology, role: string, method: string,
     argv.push('-H', type === null ? 'Content-Type:' : `Content-Type: ${type}`);
   }
   for (const header of options.headers ?? []) argv.push('-H', header);
+  argv.push(...(options.curlArgs ?? []));
   if (method === 'HEAD') argv.splice(argv.indexOf('-X'), 2, '-I');
   argv.push(url);
   const result = await topology.exec(role, argv, { input, allowFailure: true, timeoutMs: ((options.timeoutS ?? 60) + 5) * 1000 });
@@ -66,6 +69,8 @@ export interface AgentOptions {
   /** Address the harness uses to reach the agent. */
   readonly connectAddress?: string;
   readonly extraArgs?: readonly string[];
+  /** Talk HTTPS, with these curl arguments (CA, client certificate and key). */
+  readonly tlsCurlArgs?: readonly string[];
 }
 
 export class Agent {
@@ -77,6 +82,7 @@ export class Agent {
     readonly logFile: string,
     readonly baseUrl: string,
     readonly clientRole: string,
+    readonly curlArgs: readonly string[],
   ) {}
 
   /** Start the agent and wait until its API answers (or it exits). */
@@ -100,7 +106,8 @@ export class Agent {
     const address = options.connectAddress ?? listen[0];
     if (!address) throw new Error('connectAddress is needed when the agent listens on its recorded address');
     const host = address.includes(':') ? `[${address}]` : address;
-    const agent = new Agent(topology, child, pid, stateDir, logFile, `http://${host}:${port}`, options.clientRole ?? 'mgmt');
+    const scheme = options.tlsCurlArgs ? 'https' : 'http';
+    const agent = new Agent(topology, child, pid, stateDir, logFile, `${scheme}://${host}:${port}`, options.clientRole ?? 'mgmt', options.tlsCurlArgs ?? []);
     try {
       await waitFor('the agent to answer GET /v1/base/', async () => {
         if (!alive(pid)) throw new Error(`the agent exited during start-up:\n${await agent.log()}`);
@@ -113,8 +120,8 @@ export class Agent {
     return agent;
   }
 
-  request(method: string, path: string, options?: RequestOptions): Promise<HttpAnswer> {
-    return httpFrom(this.topology, this.clientRole, method, `${this.baseUrl}${path}`, options);
+  request(method: string, path: string, options: RequestOptions = {}): Promise<HttpAnswer> {
+    return httpFrom(this.topology, this.clientRole, method, `${this.baseUrl}${path}`, { ...options, curlArgs: [...this.curlArgs, ...(options.curlArgs ?? [])] });
   }
 
   async log(): Promise<string> {
