@@ -166,21 +166,24 @@ export class ApplyEngine {
       return report;
     };
 
-    // Verify and generate for every subsystem before touching anything.
+    // Verify and generate for every subsystem before touching anything. The
+    // checkers (each a process or two: a throwaway namespace, dnsmasq --test,
+    // bird -p) only read and write their own candidate files, so they run
+    // side by side; a failure is reported for the first subsystem in order.
     const host = this.host;
     const rendered = new Map<Subsystem, unknown>();
-    for (const subsystem of this.subsystems) {
-      const context = this.#context(subsystem, memory);
-      const desired = subsystem.render(model, host);
-      rendered.set(subsystem, desired);
-      if (subsystem.check) {
-        try {
-          await subsystem.check(desired, context);
-        } catch (error) {
-          finish({ ok: false, failed_step: `${subsystem.name}:check`, error: messageOf(error) });
-          throw error instanceof CheckFailedError ? error : new CheckFailedError(subsystem.name, messageOf(error));
-        }
-      }
+    for (const subsystem of this.subsystems) rendered.set(subsystem, subsystem.render(model, host));
+    const checks = await Promise.allSettled(
+      this.subsystems.map(async (subsystem) => {
+        await subsystem.check?.(rendered.get(subsystem), this.#context(subsystem, memory));
+      }),
+    );
+    const refused = checks.findIndex((c) => c.status === 'rejected');
+    if (refused >= 0) {
+      const subsystem = this.subsystems[refused]!;
+      const error = (checks[refused] as PromiseRejectedResult).reason as unknown;
+      finish({ ok: false, failed_step: `${subsystem.name}:check`, error: messageOf(error) });
+      throw error instanceof CheckFailedError ? error : new CheckFailedError(subsystem.name, messageOf(error));
     }
     this.runner.takeRecords();
 

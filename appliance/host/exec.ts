@@ -26,6 +26,12 @@ export interface RunOptions {
   /** Resolve with the result instead of throwing on a non-zero exit. */
   readonly allowFailure?: boolean;
   readonly timeoutMs?: number;
+  /**
+   * Work sent in the background after an apply has answered (gratuitous
+   * ARP): never recorded, so it cannot show up in the report of whatever
+   * apply happens to be running when it starts.
+   */
+  readonly background?: boolean;
 }
 
 export interface CommandRecord {
@@ -38,11 +44,24 @@ export interface CommandRecord {
 export class CommandRunner {
   #records: CommandRecord[] = [];
   #recording = false;
+  #idle: (() => void)[] = [];
 
   /** Record commands (only during an apply, so that idle polling never accumulates records). */
   setRecording(on: boolean): void {
     this.#recording = on;
     this.#records = [];
+    if (!on) {
+      const waiting = this.#idle;
+      this.#idle = [];
+      // setImmediate: after the code that ended the apply, so its answer is sent first.
+      for (const resolve of waiting) setImmediate(resolve);
+    }
+  }
+
+  /** Resolves once no apply is running (at once when none is), after the one that ends has answered. */
+  idle(): Promise<void> {
+    if (!this.#recording) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   /** Run a command that only reads the host. */
@@ -69,7 +88,7 @@ export class CommandRunner {
     // Recorded when started, so a command left running in the background
     // still counts in the report of the apply that started it.
     const record = { argv, mutating, exitCode: -1, ms: 0 };
-    if (this.#recording) this.#records.push(record);
+    if (this.#recording && !options.background) this.#records.push(record);
     const child = await execa(file, args, {
       reject: false,
       input: options.input ?? '',

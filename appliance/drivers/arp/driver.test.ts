@@ -10,6 +10,7 @@ function fakeRunner(neighbours: object[] = [], failArpingFor = new Set<string>()
   const changes: string[] = [];
   const ok = (stdout = ''): CommandResult => ({ stdout, stderr: '', exitCode: 0 });
   const runner = {
+    idle: () => Promise.resolve(),
     read: (argv: readonly string[]) => Promise.resolve(ok(argv.join(' ') === 'ip -j neigh show' ? JSON.stringify(neighbours) : '')),
     change: (argv: readonly string[], options?: { input?: string }) => {
       changes.push([...argv, ...(options?.input ? [options.input.trim()] : [])].join(' '));
@@ -31,11 +32,13 @@ describe('applyArp', () => {
   it('announces only floating IPs it has not announced on that device, and remembers them', async () => {
     const { runner, changes } = fakeRunner();
     const outcome = await applyArp(desired, runner, logger, { announced: ['eth1 203.0.113.10', 'eth1 203.0.113.99'] });
+    await announcementsSettled();
     assert.deepEqual(changes, ['arping -q -U -c 1 -I eth1 -s 203.0.113.11 203.0.113.11']);
     assert.deepEqual(outcome, { changed: true, memory: { announced: ['eth1 203.0.113.10', 'eth1 203.0.113.11'] } });
 
     const again = fakeRunner();
     const second = await applyArp(desired, again.runner, logger, outcome.memory);
+    await announcementsSettled();
     assert.deepEqual(again.changes, []);
     assert.deepEqual(second, { changed: false, memory: outcome.memory });
   });
@@ -46,8 +49,8 @@ describe('applyArp', () => {
     await announcementsSettled();
     const again = fakeRunner();
     await applyArp(desired, again.runner, logger, outcome.memory);
-    assert.deepEqual(again.changes, ['arping -q -U -c 1 -I eth1 -s 203.0.113.10 203.0.113.10']);
     await announcementsSettled();
+    assert.deepEqual(again.changes, ['arping -q -U -c 1 -I eth1 -s 203.0.113.10 203.0.113.10']);
   });
 
   it('removes a neighbour entry that contradicts an allocation in one batch', async () => {
@@ -58,5 +61,24 @@ describe('applyArp', () => {
     const outcome = await applyArp({ ...desired, floating: [] }, runner, logger, undefined);
     assert.deepEqual(changes, ['ip -force -batch - neigh del 198.51.100.10 dev eth2']);
     assert.equal(outcome.changed, true);
+  });
+
+  it('sends announcements only once the apply has ended', async () => {
+    const { CommandRunner } = await import('../../host/exec.js');
+    const runner = new CommandRunner();
+    const started: string[] = [];
+    const original = runner.change.bind(runner);
+    runner.change = (argv, options) => {
+      started.push(argv[0]!);
+      // Stand in for arping: record nothing on the host, answer at once.
+      return argv[0] === 'arping' ? Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }) : original(argv, options);
+    };
+    runner.setRecording(true);
+    await applyArp({ ...desired, neighbours: [] }, runner, logger, undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(started, [], 'nothing sent while the apply runs');
+    runner.setRecording(false);
+    await announcementsSettled();
+    assert.deepEqual(started, ['arping', 'arping']);
   });
 });

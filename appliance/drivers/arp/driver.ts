@@ -39,14 +39,20 @@ export async function applyArp(desired: ArpDesired, runner: CommandRunner, logge
   const announce = floating.filter((ip) => !before.has(key(ip)) || failedAnnouncements.has(key(ip)));
   // arping takes a second per address (it waits one interval before it
   // exits), and the address already works without the announcement: send
-  // them in the background rather than hold the PUT for a second.
+  // them in the background once the apply has answered, rather than hold
+  // the PUT for a second or make it share the machine with their start-up.
+  // They are not counted in any apply's report.
   for (const ip of announce) failedAnnouncements.delete(key(ip));
-  inFlight = Promise.all([
-    inFlight,
-    mapLimited(announce, CONCURRENCY, async (ip) => {
-      if (!(await gratuitousArp(runner, external!, ip, logger))) failedAnnouncements.add(key(ip));
-    }),
-  ]);
+  if (announce.length > 0) {
+    inFlight = Promise.all([
+      inFlight,
+      runner.idle().then(() =>
+        mapLimited(announce, CONCURRENCY, async (ip) => {
+          if (!(await gratuitousArp(runner, external!, ip, logger))) failedAnnouncements.add(key(ip));
+        }),
+      ),
+    ]);
+  }
   const nextMemory: ArpMemory = { announced: floating.map(key).sort() };
 
   let removed = 0;
@@ -83,7 +89,7 @@ export function staleNeighbours(desired: ArpDesired, live: readonly LiveNeighbou
  * left out of the memory, so the next apply tries again.
  */
 async function gratuitousArp(runner: CommandRunner, device: string, ip: string, logger: Logger): Promise<boolean> {
-  const result = await runner.change(['arping', '-q', '-U', '-c', '1', '-I', device, '-s', ip, ip], { allowFailure: true, timeoutMs: 10_000 });
+  const result = await runner.change(['arping', '-q', '-U', '-c', '1', '-I', device, '-s', ip, ip], { allowFailure: true, timeoutMs: 10_000, background: true });
   if (result.exitCode !== 0) logger.warn({ ip, device, error: (result.stderr || result.stdout).trim() }, 'gratuitous ARP failed');
   return result.exitCode === 0;
 }

@@ -72,6 +72,9 @@ export class DnsmasqDriver {
    */
   async check(desired: DhcpDesired, runner: CommandRunner): Promise<void> {
     if (desired.config === undefined) return;
+    // Files identical to the live ones passed this check before they were written.
+    const live = await this.#read();
+    if (live.config === desired.config && live.hosts === desired.hosts && live.options === desired.options) return;
     const candidate = [
       desired.config,
       ...nonEmpty(desired.hosts).map((line) => `dhcp-host=${line}`),
@@ -155,7 +158,8 @@ export class DnsmasqDriver {
 
   async #awaitLog(what: string, pattern: RegExp): Promise<void> {
     const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    // Short polls: the apply waits on this, and dnsmasq is usually ready within milliseconds.
+    for (let delay = 2; ; delay = Math.min(delay * 2, 20)) {
       const log = await this.#logSince(this.#logOffset);
       if (pattern.test(log)) return;
       if (!this.daemon.running) throw new Error(`dnsmasq exited before it could ${what}: ${lastLines(log)}`);

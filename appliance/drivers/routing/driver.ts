@@ -135,7 +135,8 @@ export class BirdDriver {
   /** Ready when the control socket greets (`0001 BIRD 2.x ready.`), as birdc needs. */
   async #ready(): Promise<void> {
     const deadline = Date.now() + READY_TIMEOUT_MS;
-    let delay = 10;
+    // Short polls: the apply waits on this, and BIRD is usually ready within milliseconds.
+    let delay = 2;
     for (;;) {
       if (await greets(this.paths.socket)) return;
       if (!this.daemon.running) {
@@ -144,7 +145,7 @@ export class BirdDriver {
       }
       if (Date.now() > deadline) throw new Error(`bird did not open its control socket ${this.paths.socket} within ${READY_TIMEOUT_MS} ms`);
       await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, 200);
+      delay = Math.min(delay * 2, 20);
     }
   }
 }
