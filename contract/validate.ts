@@ -20,7 +20,8 @@ import {
   type RouteModel,
   type SubnetModel,
 } from './model.js';
-import { Configuration, type AllocationDoc, type NetworkDoc, type StaticRouteDoc } from './schema.js';
+import { configurationSchema } from './configuration.schema.js';
+import type { AllocationDoc, Configuration, NetworkDoc, StaticRouteDoc } from './schema.js';
 
 export interface Problem {
   /** JSON pointer of the offending value (`/networks/1/subnets/0/cidr`), `` for the document. */
@@ -65,7 +66,7 @@ function makeAjv(): Ajv {
 }
 
 const ajv = makeAjv();
-const checkSchema = ajv.compile<Configuration>(Configuration);
+const checkSchema = ajv.compile<Configuration>(configurationSchema);
 
 /** The original API wrapped documents as `{"configuration": {...}}`; accept both. */
 export function unwrapDocument(body: unknown): unknown {
@@ -79,7 +80,7 @@ export function validateDocument(body: unknown, host?: HostFacts): ValidationRes
   if (!checkSchema(body)) {
     return { ok: false, errors: schemaProblems(checkSchema.errors ?? []), warnings };
   }
-  collectUnknownKeys(Configuration, body, '', warnings);
+  collectUnknownKeys(configurationSchema, body, '', warnings);
   const errors: Problem[] = [];
   const model = buildModel(body, host, errors, warnings);
   if (errors.length > 0) return { ok: false, errors, warnings };

@@ -4,7 +4,6 @@
 // (one `iptables-save -c` read), and host memory, load and disk from
 // systeminformation (cached: its load sampling takes about half a second).
 import { readFile } from 'node:fs/promises';
-import si from 'systeminformation';
 import type { CommandRunner } from '../host/exec.js';
 import type { InterfaceNames } from '../host/interfaces.js';
 
@@ -133,6 +132,8 @@ export class StatsCollector {
 
 async function collectHost(): Promise<HostFigures | null> {
   try {
+    // Loaded on first use: most agents are never asked for host figures.
+    const { default: si } = await import('systeminformation');
     const [mem, load, disks] = await Promise.all([si.mem(), si.currentLoad(), si.fsSize()]);
     const root = disks.find((d) => d.mount === '/') ?? disks[0];
     return {
