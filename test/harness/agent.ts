@@ -95,7 +95,8 @@ export class Agent {
     const argv = [
       'unshare', '--mount', '--uts', '--propagation', 'private', '--',
       'sh', SANDBOX_INIT,
-      process.execPath, join(REPO, 'bin/astara-appliance'), 'serve',
+      // Through its shebang, so the agent runs with the node flags it ships with.
+      join(REPO, 'bin/astara-appliance'), 'serve',
       ...listen.flatMap((address) => ['--listen', address]),
       '--port', String(port), '--state-dir', stateDir, '--log-level', 'debug',
       ...(options.extraArgs ?? []),
