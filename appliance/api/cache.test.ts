@@ -31,4 +31,23 @@ describe('SharedRead', () => {
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(await read.get(), 2);
   });
+
+  it('with serveStale, answers the last value at once and refreshes it in the background', async () => {
+    let loads = 0;
+    let release: () => void = () => undefined;
+    const read = new SharedRead(0, () => new Promise<number>((resolve) => {
+      loads++;
+      release = () => resolve(loads);
+    }), true);
+    const first = read.get();
+    release();
+    assert.equal(await first, 1);
+    // Expired: the stale value comes back without waiting for the new read.
+    assert.equal(await read.get(), 1);
+    assert.equal(await read.get(), 1, 'one background read at a time');
+    assert.equal(loads, 2);
+    release();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(await read.get(), 2);
+  });
 });

@@ -1,7 +1,9 @@
 // Reachability of the external gateways for GET /v1/status/. Existing
-// orchestrators poll this often, so the answer is shared for a few seconds and
-// concurrent callers share one probe. Only configured gateways are probed,
-// never a public address.
+// orchestrators poll this often, so the answer is shared for a few seconds,
+// concurrent callers share one probe, and after that a caller gets the last
+// answer at once while a new probe runs: only the first call for a set of
+// gateways waits for a ping. Only configured gateways are probed, never a
+// public address.
 import { defaultGateways, type ConfigModel, type ParsedAddress } from '../../contract/index.js';
 import type { CommandRunner } from '../host/exec.js';
 import { SharedRead } from './cache.js';
@@ -20,11 +22,15 @@ export class GatewayProbe {
     cacheMs = 5000,
     private readonly timeoutSeconds = 1,
   ) {
-    this.#read = new SharedRead(cacheMs, async () => {
-      const { v4, v6 } = this.#gateways;
-      const [up4, up6] = await Promise.all([this.#ping(v4), this.#ping(v6)]);
-      return { v4: up4, v6: up6 };
-    });
+    this.#read = new SharedRead(
+      cacheMs,
+      async () => {
+        const { v4, v6 } = this.#gateways;
+        const [up4, up6] = await Promise.all([this.#ping(v4), this.#ping(v6)]);
+        return { v4: up4, v6: up6 };
+      },
+      true,
+    );
   }
 
   reachability(model: ConfigModel | undefined): Promise<Reachability> {
