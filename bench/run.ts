@@ -7,7 +7,7 @@
 //
 // Every figure is measured in throwaway namespaces with the real kernel and
 // daemons; docs/performance.md explains each one and the latest results.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -435,7 +435,8 @@ function machine(): Record<string, string | number> {
     node: process.version,
     iptables: version(['iptables', '--version']),
     dnsmasq: version(['dnsmasq', '--version']),
-    bird: execFileSync('sh', ['-c', 'bird --version 2>&1 || true'], { encoding: 'utf8' }).trim(),
+    // BIRD prints its version on standard error.
+    bird: spawnSync('bird', ['--version'], { encoding: 'utf8' }).stderr.trim(),
     load_average_at_start: execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim(),
   };
 }

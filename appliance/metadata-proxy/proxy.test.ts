@@ -172,7 +172,7 @@ describe('MetadataProxy forwarding', { timeout: 30_000 }, () => {
       headers: {
         'X-Instance-ID': 'forged-1',
         'x-instance-id': 'forged-2',
-        'X-FORWARDED-FOR': ['10.9.9.9', '10.8.8.8'],
+        'X-FORWARDED-FOR': ['192.0.2.99', '192.0.2.98'],
         'x-tenant-id': 'other-tenant',
         'X-Quantum-Network-Id': 'other-net',
         Accept: 'text/plain',

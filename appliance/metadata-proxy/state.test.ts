@@ -23,12 +23,12 @@ describe('metadataProxyState', () => {
     // An isolated network with IPv4 (second address first in the list is v6) and one with IPv6 only.
     doc.networks.push(
       {
-        interface: { ifname: 'ge3', addresses: ['fd00:77::1/64', '10.3.0.1/24', '10.3.1.1/24'] },
+        interface: { ifname: 'ge3', addresses: ['fd00:77::1/64', '203.0.113.1/25', '203.0.113.129/25'] },
         network_id: 'net-isolated',
         network_type: 'isolated',
         subnets: [],
         allocations: [
-          { ip_addresses: { '10.3.0.5': true, 'fd00:77::5': false }, device_id: 'dev-5', hostname: 'h5', mac_address: 'fa:16:3e:00:00:05' },
+          { ip_addresses: { '203.0.113.5': true, 'fd00:77::5': false }, device_id: 'dev-5', hostname: 'h5', mac_address: 'fa:16:3e:00:00:05' },
         ],
       },
       {
@@ -56,10 +56,10 @@ describe('metadataProxyState', () => {
       {
         networkId: 'net-isolated',
         ifname: 'ge3',
-        address: '10.3.0.1',
+        address: '203.0.113.1',
         port: 9603,
         tenantId: 'c25992581e574b6485dbfdf39a3df46c',
-        instances: { '10.3.0.5': 'dev-5', 'fd00:77::5': 'dev-5' },
+        instances: { '203.0.113.5': 'dev-5', 'fd00:77::5': 'dev-5' },
       },
     ]);
   });

@@ -29,7 +29,7 @@ const BOOT_TIMEOUT_MS = Number(process.env.ASTARA_BOOT_TIMEOUT ?? 420) * 1000;
 const ACCEL = process.env.ASTARA_QEMU_ACCEL ?? 'tcg,thread=multi';
 
 // Documentation addresses only (RFC 5737): QEMU's user network is moved from
-// its default 10.0.2.0/24 to 192.0.2.0/24; the appliance gets .15 from the
+// its default (a 10/8 network) to 192.0.2.0/24; the appliance gets .15 from the
 // config drive, QEMU's virtual host is .2.
 const GUEST_NET = '192.0.2.0/24';
 const QEMU_HOST = '192.0.2.2';
