@@ -8,6 +8,7 @@
 // Every figure is measured in throwaway namespaces with the real kernel and
 // daemons; docs/performance.md explains each one and the latest results.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -437,7 +438,7 @@ function machine(): Record<string, string | number> {
     dnsmasq: version(['dnsmasq', '--version']),
     // BIRD prints its version on standard error.
     bird: spawnSync('bird', ['--version'], { encoding: 'utf8' }).stderr.trim(),
-    load_average_at_start: execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim(),
+    load_average_at_start: readFileSync('/proc/loadavg', 'utf8').trim(),
   };
 }
 
