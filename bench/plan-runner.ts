@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { greets } from '../appliance/drivers/routing/driver.js';
 import { dirname } from 'node:path';
 
 export type Step =
@@ -102,18 +102,6 @@ function logMatches(path: string, pattern: RegExp): () => Promise<boolean> {
   return async () => pattern.test(await readFile(path, 'utf8').catch(() => ''));
 }
 
-function greets(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('data', (data) => done(data.toString().startsWith('0001 ')));
-    socket.once('error', () => done(false));
-  });
-}
 
 async function stopDaemon(name: string): Promise<void> {
   const child = daemons.get(name);

@@ -27,6 +27,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_IMAGE = join(ROOT, 'build', 'astara.qcow2');
 const BOOT_TIMEOUT_MS = Number(process.env.ASTARA_BOOT_TIMEOUT ?? 420) * 1000;
 const ACCEL = process.env.ASTARA_QEMU_ACCEL ?? 'tcg,thread=multi';
+/** Pace between two attempts of a poll whose attempts already wait on the guest. */
+const POLL_INTERVAL_MS = 500;
 
 // Documentation addresses only (RFC 5737): QEMU's user network is moved from
 // its default (a 10/8 network) to 192.0.2.0/24; the appliance gets .15 from the
@@ -323,7 +325,7 @@ class Guest {
         lastError = error instanceof Error ? `${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}` : String(error);
       }
       // Each attempt already waits for the guest (connect or timeout); pace the rest.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
     }
     throw new Error(`the agent did not answer within ${timeoutMs / 1000}s (last: ${lastError}). Console:\n${this.consoleTail()}`);
   }
@@ -398,7 +400,7 @@ async function sshBanner(port: number, timeoutMs: number): Promise<string> {
     });
     if (banner.startsWith('SSH-')) return banner.trim();
     last = banner;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
   }
   throw new Error(`no SSH banner on the management address (last: ${JSON.stringify(last)})`);
 }

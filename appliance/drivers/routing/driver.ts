@@ -150,7 +150,8 @@ export class BirdDriver {
   }
 }
 
-function greets(path: string): Promise<boolean> {
+/** Whether BIRD answers on its control socket (its greeting starts with `0001 `). */
+export function greets(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(path);
     const done = (ok: boolean) => {
