@@ -13,7 +13,7 @@ import { StatsCollector } from './api/stats.js';
 import { ApplyEngine, messageOf } from './engine/engine.js';
 import { readJsonIfExists } from './engine/store.js';
 import { CommandRunner } from './host/exec.js';
-import { InterfaceNames } from './host/interfaces.js';
+import { InterfaceNames, type LiveInterface } from './host/interfaces.js';
 import { endLeftoverDaemons } from './host/supervisor.js';
 import { createSubsystems, DaemonRegistry } from './drivers/index.js';
 import { managementRecordPath, type ManagementRecord } from './management/configure.js';
@@ -130,7 +130,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const runner = new CommandRunner();
   const interfaces = new InterfaceNames(runner);
   // The first listing fixes the generic names for the life of the process.
-  await interfaces.list();
+  const live = await interfaces.list();
   const daemons = new DaemonRegistry();
   const engine = new ApplyEngine(options.stateDir, createSubsystems({ stateDir: options.stateDir, interfaces, daemons, logger, apiPort: options.port }), runner, logger, {
     realName: (generic) => {
@@ -143,7 +143,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const stats = new StatsCollector(runner, interfaces);
   const metrics = new AgentMetrics(stats, daemons, () => engine.current?.generation ?? 0);
   engine.onReport((report) => metrics.applied(report));
-  await reapplyPersisted(engine, interfaces, logger);
+  await reapplyPersisted(engine, live, logger);
 
   const app = createApp({
     engine,
@@ -173,10 +173,9 @@ export async function serve(options: ServeOptions): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
-async function reapplyPersisted(engine: ApplyEngine, interfaces: InterfaceNames, logger: Logger): Promise<void> {
+async function reapplyPersisted(engine: ApplyEngine, live: readonly LiveInterface[], logger: Logger): Promise<void> {
   const persisted = await engine.loadPersisted();
   if (!persisted) return;
-  const live = await interfaces.list();
   const result = validateDocument(persisted.document, { interfaces: new Map(live.map((i) => [i.generic, i.link.address ?? ''])) });
   if (!result.ok) {
     logger.error({ generation: persisted.generation, errors: result.errors }, 'the persisted configuration no longer validates on this host; waiting for a new one');

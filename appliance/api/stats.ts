@@ -5,7 +5,7 @@
 // systeminformation (cached: its load sampling takes about half a second).
 import { readFile } from 'node:fs/promises';
 import type { CommandRunner } from '../host/exec.js';
-import type { InterfaceNames } from '../host/interfaces.js';
+import type { InterfaceNames, IpLink } from '../host/interfaces.js';
 
 export interface InterfaceCounters {
   readonly rx_bytes: number;
@@ -68,7 +68,6 @@ export function parseFloatingIpCounters(save: string): FloatingIpCounters[] {
 }
 
 interface IpLinkStats {
-  ifname: string;
   stats64?: { rx: { bytes: number; packets: number; errors: number; dropped: number }; tx: { bytes: number; packets: number; errors: number; dropped: number } };
 }
 
@@ -88,11 +87,12 @@ export class StatsCollector {
   }
 
   async #interfaces(): Promise<Record<string, InterfaceCounters>> {
-    const [live, { stdout }] = await Promise.all([this.interfaces.list(), this.runner.read(['ip', '-j', '-s', 'link', 'show'])]);
-    const stats = new Map((JSON.parse(stdout) as IpLinkStats[]).map((l) => [l.ifname, l.stats64]));
+    // One read gives both what the generic names need and the counters.
+    const { stdout } = await this.runner.read(['ip', '-j', '-s', '-d', 'addr', 'show']);
+    const links = JSON.parse(stdout) as (IpLink & IpLinkStats)[];
     const result: Record<string, InterfaceCounters> = {};
-    for (const { generic, real } of live) {
-      const s = stats.get(real);
+    for (const { generic, link } of this.interfaces.assign(links)) {
+      const s = (link as IpLink & IpLinkStats).stats64;
       if (!s) continue;
       result[generic] = {
         rx_bytes: s.rx.bytes,

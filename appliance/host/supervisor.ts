@@ -147,10 +147,11 @@ export class Daemon {
 }
 
 /**
- * End every daemon an earlier agent process left behind under `stateDir`
- * (its pid records are `*.pid` files one folder below). Called once at
- * start-up, so a leftover is ended even when the new document no longer
- * needs that daemon.
+ * End every daemon an earlier agent process left behind under `stateDir`: a
+ * supervisor record (`{pid, argv}` JSON, whatever the driver named the file)
+ * in any folder one level below. Called once at start-up, so a leftover is
+ * ended even when the new document no longer needs that daemon. Other files
+ * (a daemon's own pid file, configs) are left alone.
  */
 export async function endLeftoverDaemons(stateDir: string, logger: Logger): Promise<void> {
   let folders: string[];
@@ -161,11 +162,20 @@ export async function endLeftoverDaemons(stateDir: string, logger: Logger): Prom
   }
   for (const folder of folders) {
     const files = await readdir(folder).catch(() => [] as string[]);
-    for (const file of files.filter((f) => f.endsWith('.pid'))) {
-      await endLeftover({ name: file.slice(0, -4), pidFile: join(folder, file) }, logger);
-      await rm(join(folder, file), { force: true });
+    for (const file of files.filter((f) => f.endsWith('.pid') || f.endsWith('.json'))) {
+      const path = join(folder, file);
+      if (!(await readRecord(path))) continue;
+      await endLeftover({ name: file.replace(/\.(pid|json)$/, ''), pidFile: path }, logger);
+      await rm(path, { force: true });
     }
   }
+}
+
+/** A supervisor record, or undefined for a missing file or anything else. */
+async function readRecord(path: string): Promise<{ pid: number; argv: string[] } | undefined> {
+  const record = await readJsonIfExists<{ pid?: unknown; argv?: unknown }>(path).catch(() => undefined);
+  if (!record || typeof record !== 'object' || typeof record.pid !== 'number' || !Array.isArray(record.argv)) return undefined;
+  return { pid: record.pid, argv: record.argv as string[] };
 }
 
 /**
@@ -174,8 +184,8 @@ export async function endLeftoverDaemons(stateDir: string, logger: Logger): Prom
  * runs the very command line the agent recorded, so a recycled pid is never hit.
  */
 async function endLeftover(spec: Pick<DaemonSpec, 'name' | 'pidFile'>, logger: Logger): Promise<void> {
-  const record = await readJsonIfExists<{ pid?: number; argv?: string[] }>(spec.pidFile).catch(() => undefined);
-  if (!record || typeof record.pid !== 'number' || !Array.isArray(record.argv)) return;
+  const record = await readRecord(spec.pidFile);
+  if (!record) return;
   let cmdline: string[];
   try {
     cmdline = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
