@@ -4,7 +4,7 @@
 // answer at once while a new probe runs: only the first call for a set of
 // gateways waits for a ping. Only configured gateways are probed, never a
 // public address.
-import { defaultGateways, type ConfigModel, type ParsedAddress } from '../../contract/index.js';
+import { defaultGateways, parseAddress, type ConfigModel, type ParsedAddress } from '../../contract/index.js';
 import type { CommandRunner } from '../host/exec.js';
 import { SharedRead } from './cache.js';
 
@@ -15,17 +15,17 @@ export interface Reachability {
 
 export class GatewayProbe {
   readonly #read: SharedRead<Reachability>;
-  #gateways: { v4: ParsedAddress | undefined; v6: ParsedAddress | undefined } = { v4: undefined, v6: undefined };
 
   constructor(
     private readonly runner: CommandRunner,
     cacheMs = 5000,
     private readonly timeoutSeconds = 1,
   ) {
+    // The key is the pair of gateways itself, so a new pair is probed at once.
     this.#read = new SharedRead(
       cacheMs,
-      async () => {
-        const { v4, v6 } = this.#gateways;
+      async (key) => {
+        const [v4, v6] = key.split('|').map((text) => (text ? parseAddress(text) : undefined));
         const [up4, up6] = await Promise.all([this.#ping(v4), this.#ping(v6)]);
         return { v4: up4, v6: up6 };
       },
@@ -34,8 +34,8 @@ export class GatewayProbe {
   }
 
   reachability(model: ConfigModel | undefined): Promise<Reachability> {
-    this.#gateways = model ? defaultGateways(model) : { v4: undefined, v6: undefined };
-    return this.#read.get(`${this.#gateways.v4?.text ?? ''}|${this.#gateways.v6?.text ?? ''}`);
+    const gateways = model ? defaultGateways(model) : undefined;
+    return this.#read.get(`${gateways?.v4?.text ?? ''}|${gateways?.v6?.text ?? ''}`);
   }
 
   async #ping(address: ParsedAddress | undefined): Promise<boolean> {
