@@ -142,6 +142,8 @@ stage=$ROOT/build/agent-stage
 rm -rf "$stage"
 mkdir -p "$stage"
 cp -a bin package.json "$stage/"
+# The image carries the appliance's commands only: the orchestrator runs on the controller.
+rm -f "$stage"/bin/astara-orchestrator "$stage"/bin/astara-ctl "$stage"/bin/astara-debug-router
 [ -f README.md ] && cp README.md "$stage/"
 if [ "$BUNDLE" = 1 ]; then
     # One file per command: each bin/ script imports ../dist/<module>.js;
@@ -150,7 +152,7 @@ if [ "$BUNDLE" = 1 ]; then
     # file instead of hundreds of modules matters under software emulation.
     log "bundling the agent with esbuild in $stage"
     banner="import { createRequire as __astaraCreateRequire } from 'node:module'; const require = __astaraCreateRequire(import.meta.url);"
-    for command in bin/*; do
+    for command in "$stage"/bin/*; do
         module=$(grep -oE "\.\./dist/[A-Za-z0-9_/.-]+\.js" "$command" | head -n 1) || true
         [ -n "$module" ] || continue
         module=${module#../}

@@ -1,0 +1,546 @@
+// The orchestrator's options: an INI file in the oslo.config style, with the
+// original's option names and defaults where they still mean something.
+// parseOptions() is the pure part (text in, typed options or every problem
+// out); loadOptions() adds the file system.
+import { constants, existsSync } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ini from 'ini';
+import ipaddr from 'ipaddr.js';
+import { contains, parseAddress, parseCidr, type ParsedCidr } from '../contract/ip.js';
+import type { OrchestratorOptions } from './options-types.js';
+
+export const DEFAULT_CONFIG_FILE = '/etc/astara/orchestrator.ini';
+
+export type SectionName = 'DEFAULT' | 'router' | 'loadbalancer' | 'local' | 'appliance_tls' | 'coordination';
+
+const SECTIONS: readonly SectionName[] = ['DEFAULT', 'router', 'loadbalancer', 'local', 'appliance_tls', 'coordination'];
+
+export interface OptionDoc {
+  readonly section: SectionName;
+  readonly name: string;
+  /** The default as it would be written in the file; undefined when there is none or it is computed. */
+  readonly default: string | undefined;
+  /** How a computed default is found (`the host name`), for the docs. */
+  readonly computedDefault?: string;
+  readonly description: string;
+  /** Older names still accepted, with a warning. */
+  readonly aliases?: readonly { readonly section: SectionName; readonly name: string }[];
+}
+
+interface OptionSpec extends OptionDoc {
+  /** The value in effect, as `describeOptions` shows it; absent for options another one shows (`provider`). */
+  readonly show?: (options: OrchestratorOptions) => string | number | boolean | undefined;
+}
+
+const KNOWN_DRIVERS: readonly string[] = ['router'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+// The contract's rules for the values that end up in every appliance document.
+const ID_RULE = /^[A-Za-z0-9_.:-]{1,255}$/;
+// eslint-disable-next-line no-control-regex -- control characters are what the rule excludes
+const SAFE_TEXT_RULE = /^[^\u0000-\u001f\u007f"'\\`{};$#]{1,255}$/;
+// A day: long enough for any period or timeout, and far below the 24.8 days
+// beyond which Node fires a timer at once.
+const MAX_SECONDS = 86_400;
+
+const spec = (
+  section: SectionName,
+  name: string,
+  defaultValue: string | undefined,
+  description: string,
+  extra: Partial<Pick<OptionSpec, 'computedDefault' | 'aliases' | 'show'>> = {},
+): OptionSpec => ({ section, name, default: defaultValue, description, ...extra });
+
+const SPECS: readonly OptionSpec[] = [
+  spec('DEFAULT', 'host', undefined, 'This orchestrator\'s name, sent to appliances as `orchestrator.host`.', {
+    computedDefault: 'the host name',
+    show: (o) => o.host,
+  }),
+  spec('DEFAULT', 'provider', 'local', 'Sets both network_provider and compute_provider: `local` (only one available yet) or `openstack`.'),
+  spec('DEFAULT', 'network_provider', undefined, 'Where routers, networks and ports come from.', {
+    computedDefault: 'provider',
+    show: (o) => o.networkProvider,
+  }),
+  spec('DEFAULT', 'compute_provider', undefined, 'What boots and stops appliances.', {
+    computedDefault: 'provider',
+    show: (o) => o.computeProvider,
+  }),
+  spec('DEFAULT', 'log_level', 'info', 'One of fatal, error, warn, info, debug, trace.', { show: (o) => o.logLevel }),
+  spec('DEFAULT', 'state_path', '/var/lib/astara', 'Where the orchestrator keeps its state (and, with the local provider, each appliance\'s).', {
+    show: (o) => o.statePath,
+  }),
+  spec('DEFAULT', 'health_check_period', '60', 'Seconds between health polls of every resource.', { show: (o) => o.healthCheckPeriodS }),
+  spec('DEFAULT', 'alive_timeout', '3', 'Seconds an appliance has to answer a status request.', { show: (o) => o.aliveTimeoutS }),
+  spec('DEFAULT', 'config_timeout', '90', 'Seconds an appliance has to apply a pushed configuration.', { show: (o) => o.configTimeoutS }),
+  spec('DEFAULT', 'max_retries', '3', 'Attempts of a status request or a configuration push before giving up.', { show: (o) => o.maxRetries }),
+  spec('DEFAULT', 'retry_delay', '1', 'Seconds between those attempts.', { show: (o) => o.retryDelayS }),
+  spec('DEFAULT', 'reboot_error_threshold', '5', 'Failed boots in a row before a resource goes to ERROR.', { show: (o) => o.rebootErrorThreshold }),
+  spec('DEFAULT', 'error_state_cooldown', '30', 'Seconds a resource in ERROR is left alone before a new attempt.', {
+    show: (o) => o.errorStateCooldownS,
+  }),
+  spec('DEFAULT', 'boot_timeout', '600', 'Seconds an appliance has to answer after it was booted.', { show: (o) => o.bootTimeoutS }),
+  spec('DEFAULT', 'hotplug_timeout', '10', 'Seconds an interface plug or unplug may take.', { show: (o) => o.hotplugTimeoutS }),
+  spec('DEFAULT', 'queue_warning_threshold', '100', 'Events waiting for one resource before a warning is logged.', {
+    show: (o) => o.queueWarningThreshold,
+  }),
+  spec('DEFAULT', 'num_worker_processes', '16', 'Worker shards; tenants are spread over them.', { show: (o) => o.numWorkerProcesses }),
+  spec('DEFAULT', 'num_worker_threads', '4', 'Resources handled at once per shard.', { show: (o) => o.numWorkerThreads }),
+  spec('DEFAULT', 'enabled_drivers', 'router', 'Comma-separated resource kinds to manage (only `router` yet).', {
+    show: (o) => o.enabledDrivers.join(', '),
+  }),
+  spec('DEFAULT', 'api_listen', '::1', 'Address of the admin API (the original listened on 0.0.0.0; loopback is the safe default).', {
+    show: (o) => o.apiListen,
+  }),
+  spec('DEFAULT', 'api_port', '44250', 'Port of the admin API.', { aliases: [{ section: 'DEFAULT', name: 'rug_api_port' }], show: (o) => o.apiPort }),
+  spec('DEFAULT', 'astara_metadata_port', '9697', 'Port the orchestrator answers the appliances\' metadata proxies on.', {
+    show: (o) => o.astaraMetadataPort,
+  }),
+  spec('DEFAULT', 'management_network_id', 'a57a0000-0000-4000-8000-000000000000', 'Id of the network every appliance\'s first interface is on.', {
+    show: (o) => o.managementNetworkId,
+  }),
+  spec(
+    'DEFAULT',
+    'management_prefix',
+    'fdca:3ba5:a17a:acda::/64',
+    'IPv6 /64 of the management network (appliance addresses are EUI-64 addresses of their MACs in it).',
+    { show: (o) => o.managementPrefix },
+  ),
+  spec('DEFAULT', 'asn', '64512', 'BGP AS number of the appliances.', { show: (o) => o.asn }),
+  spec('DEFAULT', 'neighbor_asn', '64512', 'BGP AS number of their upstream neighbour.', { show: (o) => o.neighborAsn }),
+  spec('DEFAULT', 'provider_rules_path', '/etc/astara/provider_rules.json', 'JSON file whose `labels` go into every router document.', {
+    show: (o) => o.providerRulesPath,
+  }),
+  spec('router', 'mgt_service_port', '5000', 'Port of the router appliances\' agent API.', {
+    aliases: [
+      { section: 'DEFAULT', name: 'akanda_mgt_service_port' },
+      { section: 'router', name: 'akanda_mgt_service_port' },
+    ],
+    show: (o) => o.router.mgtServicePort,
+  }),
+  spec('router', 'image_uuid', undefined, 'Image router appliances boot (compute providers with images).', {
+    aliases: [{ section: 'DEFAULT', name: 'router_image_uuid' }],
+    show: (o) => o.router.imageUuid,
+  }),
+  spec('loadbalancer', 'mgt_service_port', '5000', 'Port of the load balancer appliances\' agent API.', {
+    show: (o) => o.loadbalancer.mgtServicePort,
+  }),
+  spec('loadbalancer', 'image_uuid', undefined, 'Image load balancer appliances boot.', { show: (o) => o.loadbalancer.imageUuid }),
+  spec('appliance_tls', 'ca_file', undefined, 'CA that signed the appliances\' server certificates (all three options or none: HTTPS to appliances).', {
+    show: (o) => o.applianceTls?.caFile,
+  }),
+  spec('appliance_tls', 'cert_file', undefined, 'The orchestrator\'s client certificate for the appliances.', {
+    show: (o) => o.applianceTls?.certFile,
+  }),
+  spec('appliance_tls', 'key_file', undefined, 'Its private key.', { show: (o) => o.applianceTls?.keyFile }),
+  spec('local', 'resources', undefined, 'Resource file (YAML or JSON, Neutron shapes); required with the local provider.', {
+    show: (o) => o.local.resources,
+  }),
+  spec('local', 'management_address', undefined, 'The orchestrator\'s address on the management bridge; inside management_prefix.', {
+    computedDefault: 'the management prefix\'s ::1',
+    show: (o) => o.local.managementAddress,
+  }),
+  spec('local', 'agent_command', undefined, 'Command that starts an appliance agent (whitespace-separated words).', {
+    computedDefault: 'the repository\'s bin/astara-appliance',
+    show: (o) => o.local.agentCommand.join(' '),
+  }),
+  spec('local', 'stop_appliances_on_exit', 'false', 'Stop every appliance when the orchestrator stops (otherwise they keep running and are adopted).', {
+    show: (o) => o.local.stopAppliancesOnExit,
+  }),
+  spec('local', 'agent_tls_cert', undefined, 'Server certificate handed to every agent (all three agent_tls options or none).', {
+    show: (o) => o.local.agentTls?.certFile,
+  }),
+  spec('local', 'agent_tls_key', undefined, 'Its private key.', { show: (o) => o.local.agentTls?.keyFile }),
+  spec('local', 'agent_tls_client_ca', undefined, 'CA the agents require their clients\' certificates to be signed by.', {
+    show: (o) => o.local.agentTls?.clientCaFile,
+  }),
+  spec('coordination', 'enabled', 'false', 'Clustering of several orchestrators: not available yet, must stay false.', { show: () => false }),
+];
+
+/** Every option, for the docs and `--help`. */
+export const OPTION_DOCS: readonly OptionDoc[] = SPECS;
+
+export class OptionsError extends Error {
+  constructor(
+    readonly problems: readonly string[],
+    /** Warnings found on the way (an unknown option is often a misspelt one the problems name). */
+    readonly warnings: readonly string[] = [],
+  ) {
+    super(problems.join('\n'));
+    this.name = 'OptionsError';
+  }
+}
+
+const label = (section: string, name: string): string => `[${section}] ${name}`;
+
+// bin/astara-appliance of the repository this module belongs to. It runs from
+// orchestrator/ under tsx and from dist/orchestrator/ once built, so the root
+// is found by walking up to package.json rather than by a fixed depth.
+const DEFAULT_AGENT_COMMAND: readonly string[] = (() => {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return [join(dir, 'bin', 'astara-appliance')];
+    if (dirname(dir) === dir) return ['astara-appliance'];
+  }
+})();
+
+/** Raw option values by label, with the warnings and problems of reading the file's structure. */
+interface RawOptions {
+  readonly values: Map<string, string>;
+  readonly warnings: string[];
+  readonly problems: string[];
+}
+
+function collect(parsed: Record<string, unknown>): RawOptions {
+  const values = new Map<string, string>();
+  const warnings: string[] = [];
+  const problems: string[] = [];
+  const known = new Map(SPECS.map((s) => [label(s.section, s.name), s]));
+  const aliases = new Map(SPECS.flatMap((s) => (s.aliases ?? []).map((a) => [label(a.section, a.name), s] as const)));
+  const fromAlias = new Set<string>();
+
+  for (const [sectionName, content] of Object.entries(parsed)) {
+    if (content === null || typeof content !== 'object' || Array.isArray(content)) {
+      problems.push(`option ${sectionName} is outside any section (put it under [DEFAULT])`);
+      continue;
+    }
+    if (!(SECTIONS as readonly string[]).includes(sectionName)) {
+      warnings.push(`unknown section [${sectionName}]`);
+      continue;
+    }
+    for (const [name, value] of Object.entries(content as Record<string, unknown>)) {
+      const where = label(sectionName, name);
+      // ini nests `[a.b]` sections and turns `name[]` keys into lists.
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        warnings.push(`unknown section [${sectionName}.${name}]`);
+        continue;
+      }
+      const target = known.get(where) ?? aliases.get(where);
+      if (!target) {
+        warnings.push(`unknown option ${where}`);
+        continue;
+      }
+      if (Array.isArray(value)) {
+        problems.push(`${where}: give it once, as \`${name} = value\` (a list is comma-separated)`);
+        continue;
+      }
+      const key = label(target.section, target.name);
+      const text = typeof value === 'string' ? value.trim() : String(value);
+      if (known.has(where)) {
+        if (fromAlias.delete(key)) warnings.push(`${key} is also given by its deprecated name; ${key} wins`);
+        values.set(key, text);
+      } else if (values.has(key)) {
+        warnings.push(`${where} is deprecated and ignored: ${key} is given too`);
+      } else {
+        warnings.push(`${where} is deprecated: use ${key}`);
+        values.set(key, text);
+        fromAlias.add(key);
+      }
+    }
+  }
+  return { values, warnings, problems };
+}
+
+/** Typed reads of the raw values; each problem is recorded and a placeholder returned (the caller throws). */
+class Reader {
+  constructor(
+    private readonly values: ReadonlyMap<string, string>,
+    readonly problems: string[],
+  ) {}
+
+  /** The value given in the file, or the option's own default. */
+  raw(section: SectionName, name: string): string | undefined {
+    return this.values.get(label(section, name)) ?? SPECS.find((s) => s.section === section && s.name === name)?.default;
+  }
+
+  given(section: SectionName, name: string): boolean {
+    return this.values.has(label(section, name));
+  }
+
+  problem(section: SectionName, name: string, message: string): void {
+    this.problems.push(`${label(section, name)}: ${message}`);
+  }
+
+  /** A value that is absent when empty. */
+  optional(section: SectionName, name: string): string | undefined {
+    const value = this.raw(section, name);
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  integer(section: SectionName, name: string, min: number, max: number): number {
+    const value = this.raw(section, name) ?? '';
+    if (!/^[+-]?\d+$/.test(value)) {
+      this.problem(section, name, `must be a whole number, not "${value}"`);
+      return NaN;
+    }
+    return this.inRange(section, name, Number(value), min, max);
+  }
+
+  /** A duration in seconds; decimals allowed. `positive`: zero is not allowed either. */
+  seconds(section: SectionName, name: string, positive: boolean): number {
+    const value = this.raw(section, name) ?? '';
+    if (!/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/.test(value)) {
+      this.problem(section, name, `must be a number of seconds, not "${value}"`);
+      return NaN;
+    }
+    const seconds = Number(value);
+    if (positive && seconds <= 0) {
+      this.problem(section, name, `must be more than 0 seconds, not ${value}`);
+      return NaN;
+    }
+    return this.inRange(section, name, seconds, 0, MAX_SECONDS);
+  }
+
+  port(section: SectionName, name: string): number {
+    return this.integer(section, name, 1, 65535);
+  }
+
+  boolean(section: SectionName, name: string): boolean {
+    const value = (this.raw(section, name) ?? '').toLowerCase();
+    if (['true', 'yes', '1'].includes(value)) return true;
+    if (['false', 'no', '0'].includes(value)) return false;
+    this.problem(section, name, `must be true or false (yes/no, 1/0), not "${value}"`);
+    return false;
+  }
+
+  /** A path; relative ones are relative to the directory of the file they were read from. */
+  path(section: SectionName, name: string, base: string): string | undefined {
+    const value = this.optional(section, name);
+    return value === undefined ? undefined : resolve(base, value);
+  }
+
+  private inRange(section: SectionName, name: string, value: number, min: number, max: number): number {
+    if (value < min || value > max) {
+      this.problem(section, name, `must be between ${min} and ${max}, not ${value}`);
+      return NaN;
+    }
+    return value;
+  }
+}
+
+function provider(reader: Reader, name: 'network_provider' | 'compute_provider'): 'local' | 'openstack' {
+  const value = reader.given('DEFAULT', name) ? reader.raw('DEFAULT', name) : reader.raw('DEFAULT', 'provider');
+  const where = reader.given('DEFAULT', name) ? name : 'provider';
+  if (value === 'local') return 'local';
+  if (value === 'openstack') reader.problem('DEFAULT', where, 'the openstack provider is not available yet');
+  else reader.problem('DEFAULT', where, `must be local or openstack, not "${value ?? ''}"`);
+  return 'openstack';
+}
+
+function logLevel(reader: Reader): OrchestratorOptions['logLevel'] {
+  const value = (reader.raw('DEFAULT', 'log_level') ?? '').toLowerCase();
+  const level = value === 'warning' ? 'warn' : value;
+  const found = LOG_LEVELS.find((l) => l === level);
+  if (!found) reader.problem('DEFAULT', 'log_level', `must be one of ${LOG_LEVELS.join(', ')}, not "${value}"`);
+  return found ?? 'info';
+}
+
+function hostName(reader: Reader): string {
+  const value = reader.raw('DEFAULT', 'host') ?? hostname();
+  if (!SAFE_TEXT_RULE.test(value)) {
+    reader.problem('DEFAULT', 'host', 'must be 1 to 255 characters without control characters or any of " \' \\ ` { } ; $ #');
+  }
+  return value;
+}
+
+function identifier(reader: Reader, section: SectionName, name: string): string | undefined {
+  const value = reader.optional(section, name);
+  if (value !== undefined && !ID_RULE.test(value)) {
+    reader.problem(section, name, 'must be 1 to 255 letters, digits or any of _ . : -');
+  }
+  return value;
+}
+
+function enabledDrivers(reader: Reader): string[] {
+  const drivers = (reader.raw('DEFAULT', 'enabled_drivers') ?? '')
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d !== '');
+  if (drivers.length === 0) reader.problem('DEFAULT', 'enabled_drivers', 'must name at least one driver');
+  for (const driver of drivers) {
+    if (!KNOWN_DRIVERS.includes(driver)) reader.problem('DEFAULT', 'enabled_drivers', `unknown driver "${driver}" (known: ${KNOWN_DRIVERS.join(', ')})`);
+  }
+  return [...new Set(drivers)];
+}
+
+function address(reader: Reader, section: SectionName, name: string): string {
+  const value = reader.raw(section, name) ?? '';
+  const parsed = parseAddress(value);
+  if (!parsed) reader.problem(section, name, `must be an IPv4 or IPv6 address, not "${value}"`);
+  return parsed?.text ?? value;
+}
+
+function managementPrefix(reader: Reader): ParsedCidr | undefined {
+  const value = reader.raw('DEFAULT', 'management_prefix') ?? '';
+  const cidr = parseCidr(value);
+  if (cidr?.family !== 6 || cidr.prefix !== 64 || cidr.cidr !== cidr.network) {
+    // Appliance management addresses are EUI-64 addresses made from their MACs, as SLAAC would.
+    reader.problem('DEFAULT', 'management_prefix', `must be an IPv6 network with prefix length 64 (such as fdca:3ba5:a17a:acda::/64), not "${value}"`);
+    return undefined;
+  }
+  return cidr;
+}
+
+function managementAddress(reader: Reader, prefix: ParsedCidr | undefined): string {
+  const value = reader.optional('local', 'management_address');
+  if (value === undefined) {
+    if (!prefix) return '';
+    const bytes = prefix.addr.toByteArray();
+    bytes[15] = 1;
+    return ipaddr.fromByteArray(bytes).toString();
+  }
+  const parsed = parseAddress(value);
+  if (parsed?.family !== 6) reader.problem('local', 'management_address', `must be an IPv6 address, not "${value}"`);
+  else if (prefix && !contains(prefix, parsed)) reader.problem('local', 'management_address', `${value} is not inside management_prefix ${prefix.network}`);
+  return parsed?.text ?? value;
+}
+
+/** All of a group of path options or none of them. */
+function allOrNone<K extends string>(
+  reader: Reader,
+  section: SectionName,
+  names: Record<K, string>,
+  base: string,
+): Record<K, string> | undefined {
+  const entries = Object.entries(names) as [K, string][];
+  const paths = entries.map(([key, name]) => [key, reader.path(section, name, base)] as const);
+  const missing = entries.filter((_, i) => paths[i]?.[1] === undefined).map(([, name]) => name);
+  if (missing.length === entries.length) return undefined;
+  for (const name of missing) {
+    reader.problem(section, name, `is required when any of ${entries.map(([, n]) => n).join(', ')} is set`);
+  }
+  if (missing.length > 0) return undefined;
+  return Object.fromEntries(paths) as Record<K, string>;
+}
+
+/**
+ * Reads the options from the text of an INI file. Throws OptionsError naming
+ * every invalid option; unknown sections and options are warnings.
+ * `file` is where the text came from: relative paths in it are relative to
+ * its directory (to the working directory without one).
+ */
+export function parseOptions(text: string, file?: string): { options: OrchestratorOptions; warnings: string[] } {
+  const { values, warnings, problems } = collect(ini.parse(text));
+  const reader = new Reader(values, problems);
+  const base = file === undefined ? process.cwd() : dirname(resolve(file));
+
+  const networkProvider = provider(reader, 'network_provider');
+  const computeProvider = provider(reader, 'compute_provider');
+  const prefix = managementPrefix(reader);
+  const resources = reader.path('local', 'resources', base);
+  if (resources === undefined && (networkProvider === 'local' || computeProvider === 'local')) {
+    reader.problem('local', 'resources', 'is required with the local provider (the resource file, YAML or JSON)');
+  }
+  const applianceTls = allOrNone(reader, 'appliance_tls', { caFile: 'ca_file', certFile: 'cert_file', keyFile: 'key_file' }, base);
+  const agentTls = allOrNone(reader, 'local', { certFile: 'agent_tls_cert', keyFile: 'agent_tls_key', clientCaFile: 'agent_tls_client_ca' }, base);
+  // The orchestrator speaks HTTPS to the agents exactly when the agents it starts serve it.
+  if (computeProvider === 'local' && (applianceTls === undefined) !== (agentTls === undefined)) {
+    problems.push(
+      '[appliance_tls] and [local] agent_tls_cert, agent_tls_key, agent_tls_client_ca must be set together with the local provider: the orchestrator uses HTTPS exactly when the agents it starts serve it',
+    );
+  }
+  const agentCommand = reader.optional('local', 'agent_command')?.split(/\s+/) ?? DEFAULT_AGENT_COMMAND;
+  if (reader.boolean('coordination', 'enabled')) reader.problem('coordination', 'enabled', 'clustering is not available yet; set it to false');
+  const managementNetworkId = identifier(reader, 'DEFAULT', 'management_network_id');
+  if (managementNetworkId === undefined) reader.problem('DEFAULT', 'management_network_id', 'must not be empty');
+
+  const options: OrchestratorOptions = {
+    configFile: file === undefined ? undefined : resolve(file),
+    host: hostName(reader),
+    networkProvider,
+    computeProvider,
+    logLevel: logLevel(reader),
+    statePath: reader.path('DEFAULT', 'state_path', base) ?? '',
+    healthCheckPeriodS: reader.seconds('DEFAULT', 'health_check_period', true),
+    aliveTimeoutS: reader.seconds('DEFAULT', 'alive_timeout', true),
+    configTimeoutS: reader.seconds('DEFAULT', 'config_timeout', true),
+    maxRetries: reader.integer('DEFAULT', 'max_retries', 1, 100),
+    retryDelayS: reader.seconds('DEFAULT', 'retry_delay', false),
+    rebootErrorThreshold: reader.integer('DEFAULT', 'reboot_error_threshold', 1, 1000),
+    errorStateCooldownS: reader.seconds('DEFAULT', 'error_state_cooldown', false),
+    bootTimeoutS: reader.seconds('DEFAULT', 'boot_timeout', true),
+    hotplugTimeoutS: reader.seconds('DEFAULT', 'hotplug_timeout', true),
+    queueWarningThreshold: reader.integer('DEFAULT', 'queue_warning_threshold', 1, 1_000_000),
+    numWorkerProcesses: reader.integer('DEFAULT', 'num_worker_processes', 1, 1024),
+    numWorkerThreads: reader.integer('DEFAULT', 'num_worker_threads', 1, 1024),
+    enabledDrivers: enabledDrivers(reader),
+    apiListen: address(reader, 'DEFAULT', 'api_listen'),
+    apiPort: reader.port('DEFAULT', 'api_port'),
+    astaraMetadataPort: reader.port('DEFAULT', 'astara_metadata_port'),
+    managementNetworkId: managementNetworkId ?? '',
+    managementPrefix: prefix?.network ?? '',
+    asn: reader.integer('DEFAULT', 'asn', 1, 4_294_967_295),
+    neighborAsn: reader.integer('DEFAULT', 'neighbor_asn', 1, 4_294_967_295),
+    providerRulesPath: reader.path('DEFAULT', 'provider_rules_path', base) ?? '',
+    router: { mgtServicePort: reader.port('router', 'mgt_service_port'), imageUuid: identifier(reader, 'router', 'image_uuid') },
+    loadbalancer: { mgtServicePort: reader.port('loadbalancer', 'mgt_service_port'), imageUuid: identifier(reader, 'loadbalancer', 'image_uuid') },
+    applianceTls,
+    local: {
+      resources: resources ?? '',
+      managementAddress: managementAddress(reader, prefix),
+      agentCommand,
+      stopAppliancesOnExit: reader.boolean('local', 'stop_appliances_on_exit'),
+      agentTls,
+    },
+  };
+  // `provider` stands for two options, so its problem would come twice.
+  if (problems.length > 0) throw new OptionsError([...new Set(problems)], warnings);
+  return { options, warnings };
+}
+
+/**
+ * Reads the options from `file`, or from /etc/astara/orchestrator.ini when it
+ * exists, or the defaults. Warnings go to `onWarning`; every problem, including
+ * a TLS file that cannot be read, comes out in one OptionsError.
+ */
+export async function loadOptions(
+  file: string | undefined,
+  onWarning: (warning: string) => void = (warning) => process.emitWarning(warning, 'OptionsWarning'),
+): Promise<OrchestratorOptions> {
+  let text = '';
+  let source = file;
+  try {
+    text = await readFile(file ?? DEFAULT_CONFIG_FILE, 'utf8');
+    source = file ?? DEFAULT_CONFIG_FILE;
+  } catch (error) {
+    if (file !== undefined || (error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new OptionsError([`cannot read the configuration file ${file ?? DEFAULT_CONFIG_FILE}: ${(error as Error).message}`]);
+    }
+  }
+  let parsed: { options: OrchestratorOptions; warnings: string[] };
+  try {
+    parsed = parseOptions(text, source);
+  } catch (error) {
+    if (error instanceof OptionsError) error.warnings.forEach(onWarning);
+    throw error;
+  }
+  parsed.warnings.forEach(onWarning);
+  const { options } = parsed;
+  const files: [string, string | undefined][] = [
+    ['[appliance_tls] ca_file', options.applianceTls?.caFile],
+    ['[appliance_tls] cert_file', options.applianceTls?.certFile],
+    ['[appliance_tls] key_file', options.applianceTls?.keyFile],
+    ['[local] agent_tls_cert', options.local.agentTls?.certFile],
+    ['[local] agent_tls_key', options.local.agentTls?.keyFile],
+    ['[local] agent_tls_client_ca', options.local.agentTls?.clientCaFile],
+  ];
+  const unreadable = await Promise.all(
+    files.map(async ([where, path]) => {
+      if (path === undefined) return undefined;
+      try {
+        await access(path, constants.R_OK);
+        return undefined;
+      } catch (error) {
+        return `${where}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+      }
+    }),
+  );
+  const problems = unreadable.filter((p): p is string => p !== undefined);
+  if (problems.length > 0) throw new OptionsError(problems);
+  return options;
+}
+
+/** `[section] name = value` for every option in effect (paths only: the options hold no secret). */
+export function describeOptions(options: OrchestratorOptions): string[] {
+  return SPECS.flatMap((s) => (s.show ? [`${label(s.section, s.name)} = ${String(s.show(options) ?? '')}`] : []));
+}

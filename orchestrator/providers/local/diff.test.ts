@@ -1,0 +1,244 @@
+// Edits of the resource file as events: each test edits a two-router file one
+// way and checks exactly which routers get which event.
+/* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-explicit-any */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { stringify } from 'yaml';
+import type { Event } from '../../core/events.js';
+import { diffViews, networksChanged, routerInputs } from './diff.js';
+import { parseResourceFile } from './resource-file.js';
+import type { ResourceView } from './view.js';
+
+const OPTIONS = { managementNetworkId: 'mgmt-net', managementPrefix: 'fdca:3ba5:a17a:acda::/64' };
+const TENANT_1 = 'tenant-1';
+const TENANT_2 = 'tenant-2';
+
+const gateway = (address: string) => ({ network_id: 'ext-net', external_fixed_ips: [{ subnet_id: 'ext-v4', ip_address: address }] });
+
+function port(id: string, networkId: string, subnetId: string, address: string, mac: string, owner: string, deviceId: string): any {
+  return { id, network_id: networkId, mac_address: mac, fixed_ips: [{ subnet_id: subnetId, ip_address: address }], device_owner: owner, device_id: deviceId };
+}
+
+/** router-1 (tenant-1) on net-a with a guest and a floating IP; router-2 (tenant-2) on net-c with a guest; net-u unused. */
+function baseDocument(): any {
+  return {
+    networks: [{ id: 'ext-net', 'router:external': true }, { id: 'net-a' }, { id: 'net-c' }, { id: 'net-u' }],
+    subnets: [
+      { id: 'ext-v4', network_id: 'ext-net', cidr: '192.0.2.0/24', ip_version: 4, gateway_ip: '192.0.2.1' },
+      { id: 'a-v4', network_id: 'net-a', cidr: '198.51.100.0/26', ip_version: 4, gateway_ip: '198.51.100.1' },
+      { id: 'c-v4', network_id: 'net-c', cidr: '198.51.100.128/26', ip_version: 4, gateway_ip: '198.51.100.129' },
+      { id: 'u-v4', network_id: 'net-u', cidr: '203.0.113.0/24', ip_version: 4 },
+    ],
+    ports: [
+      port('a-rtr', 'net-a', 'a-v4', '198.51.100.1', 'fa:16:3e:00:0a:01', 'network:router_interface', 'router-1'),
+      port('c-rtr', 'net-c', 'c-v4', '198.51.100.129', 'fa:16:3e:00:0c:01', 'network:router_interface', 'router-2'),
+      port('a-guest', 'net-a', 'a-v4', '198.51.100.10', 'fa:16:3e:00:0a:10', 'compute:nova', 'server-a'),
+      port('c-guest', 'net-c', 'c-v4', '198.51.100.140', 'fa:16:3e:00:0c:10', 'compute:nova', 'server-c'),
+    ],
+    routers: [
+      { id: 'router-1', tenant_id: TENANT_1, external_gateway_info: gateway('192.0.2.10') },
+      { id: 'router-2', tenant_id: TENANT_2, external_gateway_info: gateway('192.0.2.20') },
+    ],
+    floatingips: [{ id: 'fip-1', floating_ip_address: '192.0.2.50', floating_network_id: 'ext-net', port_id: 'a-guest' }],
+  };
+}
+
+function viewOf(document: unknown, text = JSON.stringify(document), fileName = 'r.json'): ResourceView {
+  const result = parseResourceFile(text, fileName, OPTIONS);
+  if (!result.ok) assert.fail(JSON.stringify(result.problems, null, 1));
+  return result.view;
+}
+
+/** The events of editing the base document with `edit`, as `crud router tenant` lines. */
+function eventsOf(edit: (document: any) => void): string[] {
+  const after = baseDocument();
+  edit(after);
+  return lines(diffViews(viewOf(baseDocument()), viewOf(after)));
+}
+
+const lines = (events: readonly Event[]): string[] => events.map((e) => `${e.crud} ${e.resource.driver} ${e.resource.id} ${e.resource.tenantId}`);
+
+describe('diffViews', () => {
+  test('from nothing, every router is created, in file order', () => {
+    assert.deepEqual(lines(diffViews(undefined, viewOf(baseDocument()))), ['create router router-1 tenant-1', 'create router router-2 tenant-2']);
+  });
+
+  test('an unchanged file gives no event', () => {
+    assert.deepEqual(
+      eventsOf(() => undefined),
+      [],
+    );
+  });
+
+  test('a new router is created and a removed one deleted, deletes last', () => {
+    const events = eventsOf((d) => {
+      d.routers = [{ id: 'router-0', tenant_id: TENANT_1 }, ...d.routers.filter((r: any) => r.id !== 'router-2')];
+      d.ports = d.ports.filter((p: any) => p.device_id !== 'router-2');
+    });
+    assert.deepEqual(events, ['create router router-0 tenant-1', 'delete router router-2 tenant-2']);
+  });
+
+  test('a change to the router itself updates it', () => {
+    assert.deepEqual(
+      eventsOf((d) => (d.routers[1].name = 'renamed')),
+      ['update router router-2 tenant-2'],
+    );
+    assert.deepEqual(
+      eventsOf((d) => (d.routers[0].external_gateway_info = gateway('192.0.2.11'))),
+      ['update router router-1 tenant-1'],
+    );
+  });
+
+  test('an interface port added updates the router', () => {
+    const events = eventsOf((d) => {
+      d.networks.push({ id: 'net-d' });
+      d.subnets.push({ id: 'd-v4', network_id: 'net-d', cidr: '198.51.100.192/26', ip_version: 4 });
+      d.ports.push(port('d-rtr', 'net-d', 'd-v4', '198.51.100.193', 'fa:16:3e:00:0d:01', 'network:router_interface', 'router-2'));
+    });
+    assert.deepEqual(events, ['update router router-2 tenant-2']);
+  });
+
+  test('a guest port change on an internal network updates its router', () => {
+    assert.deepEqual(
+      eventsOf((d) => (d.ports[3].mac_address = 'fa:16:3e:00:0c:11')),
+      ['update router router-2 tenant-2'],
+    );
+    assert.deepEqual(
+      eventsOf((d) => d.ports.push(port('c-guest2', 'net-c', 'c-v4', '198.51.100.141', 'fa:16:3e:00:0c:12', 'compute:nova', 'server-d'))),
+      ['update router router-2 tenant-2'],
+    );
+  });
+
+  test("a change to a subnet of the router's network updates it", () => {
+    assert.deepEqual(
+      eventsOf((d) => (d.subnets[1].dns_nameservers = ['192.0.2.53'])),
+      ['update router router-1 tenant-1'],
+    );
+  });
+
+  test('a floating IP added updates its router only', () => {
+    const events = eventsOf((d) => d.floatingips.push({ id: 'fip-2', floating_ip_address: '192.0.2.51', floating_network_id: 'ext-net', port_id: 'c-guest' }));
+    assert.deepEqual(events, ['update router router-2 tenant-2']);
+  });
+
+  test('a floating IP moved from one router to another updates both', () => {
+    assert.deepEqual(
+      eventsOf((d) => (d.floatingips[0].port_id = 'c-guest')),
+      ['update router router-1 tenant-1', 'update router router-2 tenant-2'],
+    );
+  });
+
+  test('a change to a network no router uses gives no event', () => {
+    const events = eventsOf((d) => {
+      d.networks[3].mtu = 1400;
+      d.subnets[3].dns_nameservers = ['192.0.2.53'];
+      d.ports.push(port('u-guest', 'net-u', 'u-v4', '203.0.113.5', 'fa:16:3e:00:ff:01', 'compute:nova', 'server-u'));
+      d.servers = [{ id: 'server-u', name: 'unrelated' }];
+    });
+    assert.deepEqual(events, []);
+  });
+
+  test('a change to the management network updates every router', () => {
+    const declared = (mtu: number) => (d: any) => {
+      d.networks.push({ id: 'mgmt-net', mtu });
+      d.subnets.push({ id: 'mgmt-v6', network_id: 'mgmt-net', cidr: 'fdca:3ba5:a17a:acda::/64', ip_version: 6, enable_dhcp: false });
+    };
+    const before = baseDocument();
+    declared(1500)(before);
+    const after = baseDocument();
+    declared(1450)(after);
+    assert.deepEqual(lines(diffViews(viewOf(before), viewOf(after))), ['update router router-1 tenant-1', 'update router router-2 tenant-2']);
+  });
+
+  test('a router moved to another tenant is deleted there and created here', () => {
+    assert.deepEqual(
+      eventsOf((d) => (d.routers[0].tenant_id = 'tenant-3')),
+      ['delete router router-1 tenant-1', 'create router router-1 tenant-3'],
+    );
+  });
+
+  test("the events carry the router's tenant, from project_id when that is all it has", () => {
+    const events = eventsOf((d) => {
+      delete d.routers[1].tenant_id;
+      d.routers[1].project_id = TENANT_2;
+      d.routers[1].name = 'now with project_id';
+    });
+    assert.deepEqual(events, ['update router router-2 tenant-2']);
+  });
+});
+
+describe('routerInputs', () => {
+  test('is undefined for a router the view lacks', () => {
+    assert.equal(routerInputs(viewOf(baseDocument()), 'router-x'), undefined);
+  });
+
+  test('does not depend on key order or file format', () => {
+    const document = baseDocument();
+    const reordered = JSON.parse(JSON.stringify(document), (_key, value: unknown) =>
+      value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).reverse()) : value,
+    );
+    const yamlView = viewOf(reordered, stringify(reordered), 'r.yaml');
+    assert.equal(routerInputs(yamlView, 'router-1'), routerInputs(viewOf(document), 'router-1'));
+  });
+
+  test('holds the guests of internal networks and the floating IPs', () => {
+    const inputs = routerInputs(viewOf(baseDocument()), 'router-1')!;
+    assert.match(inputs, /fa:16:3e:00:0a:10/);
+    assert.match(inputs, /192\.0\.2\.50/);
+    assert.doesNotMatch(inputs, /fa:16:3e:00:0c:10/);
+  });
+});
+
+describe('networksChanged', () => {
+  const base = viewOf(baseDocument());
+  const edited = (edit: (d: any) => void) => {
+    const document = baseDocument();
+    edit(document);
+    return viewOf(document);
+  };
+
+  test('is true at first and false for the same networks', () => {
+    assert.equal(networksChanged(undefined, base), true);
+    assert.equal(networksChanged(base, viewOf(baseDocument())), false);
+  });
+
+  test('is true when a network is added or removed or its MTU changes', () => {
+    assert.equal(
+      networksChanged(
+        base,
+        edited((d) => d.networks.push({ id: 'net-d' })),
+      ),
+      true,
+    );
+    assert.equal(
+      networksChanged(
+        base,
+        edited((d) => {
+          d.networks.splice(3, 1);
+          d.subnets.splice(3, 1);
+        }),
+      ),
+      true,
+    );
+    assert.equal(
+      networksChanged(
+        base,
+        edited((d) => (d.networks[1].mtu = 1400)),
+      ),
+      true,
+    );
+  });
+
+  test('is false for changes that are not about networks', () => {
+    assert.equal(
+      networksChanged(
+        base,
+        edited((d) => {
+          d.networks[1].name = 'renamed';
+          d.ports[2].mac_address = 'fa:16:3e:00:0a:11';
+        }),
+      ),
+      false,
+    );
+  });
+});

@@ -1,0 +1,229 @@
+// The local NetworkProvider: Neutron's reads answered from the current view of
+// the resource file. Ports Neutron would create (management ports, and gateway
+// ports the file leaves out) are synthesized deterministically from their
+// owner, so after a restart the orchestrator finds the very same appliances.
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { parseAddress, parseCidr } from '../../../contract/ip.js';
+import type { ResourceRef } from '../../core/events.js';
+import {
+  ROUTER_GATEWAY_OWNER,
+  ROUTER_INTERFACE_OWNER,
+  tenantOf,
+  type NetworkDetail,
+  type NeutronFloatingIp,
+  type NeutronPort,
+  type NeutronRouter,
+  type NeutronSubnet,
+  type RouterDetail,
+} from '../../model/neutron.js';
+import type { NetworkProvider, ResourceSummary } from '../types.js';
+import type { ResourceView } from './view.js';
+
+export const MANAGEMENT_PORT_OWNER = 'network:astara';
+
+const digest = (key: string): Buffer => createHash('sha256').update(key).digest();
+
+/** A UUID (version-4 layout) that is a function of `key`. */
+export function deterministicPortId(key: string): string {
+  const bytes = digest(key).subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** A unicast, locally administered MAC (first byte 0xfa) that is a function of `key`. */
+export function deterministicMac(key: string): string {
+  const bytes = [0xfa, ...digest(key).subarray(16, 21)];
+  return bytes.map((byte) => byte.toString(16).padStart(2, '0')).join(':');
+}
+
+/** The address IPv6 SLAAC gives `mac` in `prefix` (modified EUI-64); the prefix must be /64 or shorter. */
+export function eui64Address(prefix: string, mac: string): string {
+  const range = parseCidr(prefix);
+  if (!range || range.family !== 6 || range.prefix > 64) throw new Error(`${prefix} is not an IPv6 prefix of /64 or shorter`);
+  if (!/^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i.test(mac)) throw new Error(`${mac} is not a MAC address`);
+  const m = mac.split(':').map((part) => parseInt(part, 16));
+  const interfaceId = [m[0]! ^ 0x02, m[1]!, m[2]!, 0xff, 0xfe, m[3]!, m[4]!, m[5]!];
+  const bytes = [...parseCidr(range.network)!.addr.toByteArray().slice(0, 8), ...interfaceId];
+  const groups = [0, 2, 4, 6, 8, 10, 12, 14].map((i) => ((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return parseAddress(groups.join(':'))!.text;
+}
+
+/** The gateway port Neutron would have made from the router's `external_fixed_ips`. */
+function synthesizedGatewayPort(router: NeutronRouter): NeutronPort | undefined {
+  const gateway = router.external_gateway_info;
+  if (!gateway?.external_fixed_ips?.length) return undefined;
+  const key = `gateway:${router.id}`;
+  return {
+    id: deterministicPortId(key),
+    network_id: gateway.network_id,
+    name: '',
+    mac_address: deterministicMac(key),
+    fixed_ips: gateway.external_fixed_ips,
+    device_id: router.id,
+    device_owner: ROUTER_GATEWAY_OWNER,
+    admin_state_up: true,
+  };
+}
+
+/**
+ * A view's collections grouped the way the lookups below need them, in one
+ * pass: a diff asks for every router's inputs, and scanning every port per
+ * router would make that quadratic. Views are immutable, so each is indexed once.
+ */
+interface ViewIndex {
+  /** File ports, then synthesized gateway ports, per network. */
+  readonly portsByNetwork: ReadonlyMap<string, readonly NeutronPort[]>;
+  readonly subnetsByNetwork: ReadonlyMap<string, readonly NeutronSubnet[]>;
+  readonly interfacesByRouter: ReadonlyMap<string, readonly NeutronPort[]>;
+  /** The file's gateway port, or the synthesized one. */
+  readonly gatewayPortByRouter: ReadonlyMap<string, NeutronPort>;
+  /** Associated floating IPs (with a port) per router. */
+  readonly floatingIpsByRouter: ReadonlyMap<string, readonly NeutronFloatingIp[]>;
+}
+
+const indexes = new WeakMap<ResourceView, ViewIndex>();
+
+function append<T>(map: Map<string, T[]>, key: string, item: T): void {
+  const list = map.get(key);
+  if (list) list.push(item);
+  else map.set(key, [item]);
+}
+
+function indexOf(view: ResourceView): ViewIndex {
+  const cached = indexes.get(view);
+  if (cached) return cached;
+  const portsByNetwork = new Map<string, NeutronPort[]>();
+  const interfacesByRouter = new Map<string, NeutronPort[]>();
+  const gatewayPortByRouter = new Map<string, NeutronPort>();
+  for (const port of view.ports.values()) {
+    append(portsByNetwork, port.network_id, port);
+    if (port.device_owner === ROUTER_INTERFACE_OWNER) append(interfacesByRouter, port.device_id, port);
+    if (port.device_owner === ROUTER_GATEWAY_OWNER && !gatewayPortByRouter.has(port.device_id)) gatewayPortByRouter.set(port.device_id, port);
+  }
+  for (const router of view.routers.values()) {
+    const port = gatewayPortByRouter.has(router.id) ? undefined : synthesizedGatewayPort(router);
+    if (!port) continue;
+    gatewayPortByRouter.set(router.id, port);
+    append(portsByNetwork, port.network_id, port);
+  }
+  const subnetsByNetwork = new Map<string, NeutronSubnet[]>();
+  for (const subnet of view.subnets.values()) append(subnetsByNetwork, subnet.network_id, subnet);
+  const floatingIpsByRouter = new Map<string, NeutronFloatingIp[]>();
+  for (const floatingIp of view.floatingips.values()) {
+    if (floatingIp.router_id !== null && floatingIp.port_id !== null) append(floatingIpsByRouter, floatingIp.router_id, floatingIp);
+  }
+  const index = { portsByNetwork, subnetsByNetwork, interfacesByRouter, gatewayPortByRouter, floatingIpsByRouter };
+  indexes.set(view, index);
+  return index;
+}
+
+/** What Neutron's `sync_routers` gives for one router; undefined when the file has no such router. */
+export function routerDetailOf(view: ResourceView, routerId: string): RouterDetail | undefined {
+  const router = view.routers.get(routerId);
+  if (!router) return undefined;
+  const index = indexOf(view);
+  return {
+    router,
+    gatewayPort: index.gatewayPortByRouter.get(routerId),
+    interfaces: [...(index.interfacesByRouter.get(routerId) ?? [])],
+    floatingIps: [...(index.floatingIpsByRouter.get(routerId) ?? [])],
+  };
+}
+
+export function networkDetailOf(view: ResourceView, networkId: string): NetworkDetail | undefined {
+  const network = view.networks.get(networkId);
+  if (!network) return undefined;
+  return { network, subnets: [...(indexOf(view).subnetsByNetwork.get(networkId) ?? [])] };
+}
+
+/** Every port on a network: the file's, then the synthesized gateway ports, as Neutron would list them. */
+export function networkPortsOf(view: ResourceView, networkId: string): NeutronPort[] {
+  return [...(indexOf(view).portsByNetwork.get(networkId) ?? [])];
+}
+
+/** The management port of instance `index` of a resource: the same inputs always give the same port. */
+export function managementPortOf(view: ResourceView, resource: ResourceRef, index: number): NeutronPort {
+  const subnet = view.subnets.get(view.managementSubnetId);
+  if (!subnet) throw new Error(`the view has no management subnet ${view.managementSubnetId}`);
+  const key = `mgmt:${resource.driver}:${resource.id}:${index}`;
+  const mac = deterministicMac(key);
+  return {
+    id: deterministicPortId(key),
+    network_id: view.managementNetworkId,
+    name: `ASTARA:MGT:${resource.id}`,
+    mac_address: mac,
+    fixed_ips: [{ subnet_id: subnet.id, ip_address: eui64Address(subnet.cidr, mac) }],
+    device_id: resource.id,
+    device_owner: MANAGEMENT_PORT_OWNER,
+    admin_state_up: true,
+  };
+}
+
+export class LocalNetworkProvider implements NetworkProvider {
+  constructor(
+    private readonly view: () => ResourceView,
+    /** Where status reports go, at debug level, for want of a Neutron to tell. */
+    private readonly logger?: Logger,
+  ) {}
+
+  get managementNetworkId(): string {
+    return this.view().managementNetworkId;
+  }
+
+  listRouters(): Promise<ResourceSummary[]> {
+    return Promise.resolve([...this.view().routers.values()].map((router) => ({ driver: 'router', id: router.id, tenantId: tenantOf(router) })));
+  }
+
+  getRouter(id: string): Promise<RouterDetail | undefined> {
+    return Promise.resolve(routerDetailOf(this.view(), id));
+  }
+
+  routerForTenant(tenantId: string): Promise<string | undefined> {
+    return Promise.resolve([...this.view().routers.values()].find((router) => tenantOf(router) === tenantId)?.id);
+  }
+
+  getNetwork(id: string): Promise<NetworkDetail | undefined> {
+    return Promise.resolve(networkDetailOf(this.view(), id));
+  }
+
+  listNetworkPorts(networkId: string): Promise<NeutronPort[]> {
+    return Promise.resolve(networkPortsOf(this.view(), networkId));
+  }
+
+  ensureManagementPort(resource: ResourceRef, index: number): Promise<NeutronPort> {
+    return Promise.resolve(managementPortOf(this.view(), resource, index));
+  }
+
+  /** Local appliances plug the router's own ports. */
+  ensureAppliancePort(_resource: ResourceRef, logical: NeutronPort): Promise<NeutronPort> {
+    return Promise.resolve(logical);
+  }
+
+  appliancePortMatches(plugged: NeutronPort, logical: NeutronPort): boolean {
+    return plugged.id === logical.id && plugged.network_id === logical.network_id && plugged.mac_address === logical.mac_address;
+  }
+
+  /** Nothing was created: the ports are the file's or synthesized. */
+  deleteAppliancePorts(_resource: ResourceRef): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** There is no Neutron to tell. */
+  updateStatus(resource: ResourceRef, status: string): Promise<void> {
+    this.logger?.debug({ resource, status }, 'resource status (not reported: local provider)');
+    return Promise.resolve();
+  }
+
+  managementInterface(port: NeutronPort): string {
+    const address = port.fixed_ips[0]?.ip_address;
+    if (address === undefined) throw new Error(`management port ${port.id} has no address`);
+    const view = this.view();
+    const subnet = view.subnets.get(view.managementSubnetId);
+    const prefix = subnet === undefined ? undefined : parseCidr(subnet.cidr)?.prefix;
+    if (prefix === undefined) throw new Error(`the view has no management subnet ${view.managementSubnetId}`);
+    return `${address}/${prefix}`;
+  }
+}
