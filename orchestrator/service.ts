@@ -2,98 +2,33 @@
 // by the event source and the health monitor, the admin API and the guests'
 // metadata service listening. The only place that knows which provider set
 // is in use.
-import { mkdir, readFile } from 'node:fs/promises';
-import { isDeepStrictEqual } from 'node:util';
+import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { parseCidr } from '../contract/ip.js';
 import { createAdminApp } from './api/admin.js';
 import { OrchestratorMetrics } from './api/metrics.js';
-import { ApplianceClient } from './client/appliance.js';
+import type { ApplianceClient } from './client/appliance.js';
 import { DebugStore } from './core/debug-store.js';
-import { Dispatcher, type ManagedResource, type ResourceHooks } from './core/dispatcher.js';
+import { Dispatcher } from './core/dispatcher.js';
 import { applianceName, isApplianceOf } from './core/driver.js';
 import { event, POLL, type ResourceRef } from './core/events.js';
-import { InstanceManager, type ApplianceApi, type InstanceManagerTimings } from './core/instance-manager.js';
-import { Automaton } from './core/state-machine.js';
-import { RouterDriver } from './drivers/router.js';
+import type { ApplianceApi } from './core/instance-manager.js';
 import { LocalMetadata } from './metadata/local.js';
 import { createMetadataServer } from './metadata/server.js';
 import { describeOptions, loadOptions } from './options.js';
 import type { OrchestratorOptions } from './options-types.js';
-import { LocalCompute } from './providers/local/compute.js';
-import { LocalBridges } from './providers/local/host.js';
-import { LocalNetworkProvider } from './providers/local/network.js';
-import { ResourceFileWatcher } from './providers/local/watcher.js';
-import type { NetworkProvider } from './providers/types.js';
+import type { LocalCompute } from './providers/local/compute.js';
+import type { LocalBridges } from './providers/local/host.js';
+import type { LocalNetworkProvider } from './providers/local/network.js';
+import type { ResourceFileWatcher } from './providers/local/watcher.js';
+import { buildResource, makeClient, RESTART_OPTIONS, startLocalProviders } from './wiring.js';
 
-/** How long CheckBoot lets a booting appliance be before looking again. */
-const BOOT_CHECK_INTERVAL_MS = 250;
+export { ResourceFileError, StartupError } from './wiring.js';
+
 /** How long a shutdown waits for state machines that are in the middle of a step. */
 const STOP_GRACE_MS = 10_000;
-
-/** Options read once at start: a reload logs that they changed and keeps the running values. */
-const RESTART_OPTIONS = [
-  'apiListen',
-  'apiPort',
-  'astaraMetadataPort',
-  'statePath',
-  'networkProvider',
-  'computeProvider',
-  'managementPrefix',
-  'managementNetworkId',
-  'numWorkerProcesses',
-  'numWorkerThreads',
-  'local',
-  'applianceTls',
-] as const satisfies readonly (keyof OrchestratorOptions)[];
-
-async function makeClient(options: OrchestratorOptions): Promise<ApplianceClient> {
-  const tls = options.applianceTls
-    ? {
-        ca: await readFile(options.applianceTls.caFile, 'utf8'),
-        cert: await readFile(options.applianceTls.certFile, 'utf8'),
-        key: await readFile(options.applianceTls.keyFile, 'utf8'),
-      }
-    : undefined;
-  return new ApplianceClient({
-    aliveTimeoutMs: options.aliveTimeoutS * 1000,
-    configTimeoutMs: options.configTimeoutS * 1000,
-    readTimeoutMs: 30_000,
-    ...(tls ? { tls } : {}),
-  });
-}
-
-/** A configuration the service cannot start with (the command exits 2). */
-export class StartupError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StartupError';
-  }
-}
-
-/** A resource file that does not validate at start. */
-export class ResourceFileError extends StartupError {
-  constructor(
-    readonly path: string,
-    readonly problems: readonly { readonly path: string; readonly message: string }[],
-  ) {
-    super(`the resource file ${path} is not valid:\n${problems.map((p) => `  ${p.path || '/'}: ${p.message}`).join('\n')}`);
-    this.name = 'ResourceFileError';
-  }
-}
-
-/**
- * Each local appliance's agent keeps AF_UNIX control sockets (BIRD's is the
- * deepest, `bird/bird.ctl`) in its state directory under state_path, and
- * socket paths are limited to 107 bytes: refuse a state_path that cannot hold them.
- */
-function checkStatePath(statePath: string): void {
-  const deepest = join(statePath, 'appliances', applianceName('router', '00000000-0000-4000-8000-000000000000'), 'state', 'bird', 'bird.ctl');
-  const excess = Buffer.byteLength(deepest) - 107;
-  if (excess > 0) throw new StartupError(`[DEFAULT] state_path ${statePath} is ${excess} bytes too long: the appliances' control sockets under it would exceed 107 bytes`);
-}
 
 function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -118,7 +53,7 @@ export class OrchestratorService {
   readonly #logger: Logger;
   readonly metrics: OrchestratorMetrics;
   readonly dispatcher: Dispatcher;
-  readonly #network: NetworkProvider;
+  readonly #network: LocalNetworkProvider;
   readonly #compute: LocalCompute;
   readonly #bridges: LocalBridges;
   readonly #watcher: ResourceFileWatcher;
@@ -134,7 +69,7 @@ export class OrchestratorService {
     watcher: ResourceFileWatcher;
     bridges: LocalBridges;
     compute: LocalCompute;
-    network: NetworkProvider;
+    network: LocalNetworkProvider;
     client: ApplianceClient;
   }) {
     this.#options = options;
@@ -156,7 +91,8 @@ export class OrchestratorService {
       runnersPerShard: options.numWorkerThreads,
       debug: parts.debug,
       log: logger,
-      create: (ref, hooks) => this.#createResource(ref, hooks),
+      create: (ref, hooks) =>
+        buildResource(ref, { options: () => this.#options, network: this.#network, compute: this.#compute, client: this.#appliances, metrics: this.metrics, logger }, hooks),
       resourceForTenant: (driver, tenantId) => (driver === 'router' || driver === '*' ? this.#network.routerForTenant(tenantId) : Promise.resolve(undefined)),
       findResource: (id) => this.#findResource(id),
       onConfigReload: () => this.reload(),
@@ -174,38 +110,13 @@ export class OrchestratorService {
   }
 
   static async start(options: OrchestratorOptions, logger: Logger): Promise<OrchestratorService> {
-    checkStatePath(options.statePath);
+    const providers = await startLocalProviders(options, logger);
     await mkdir(options.statePath, { recursive: true });
     const debug = await DebugStore.open(join(options.statePath, 'debug.json'));
-    const parseOptions = { managementNetworkId: options.managementNetworkId, managementPrefix: options.managementPrefix };
-    const bridges = new LocalBridges({ stateDir: options.statePath, logger });
-    const watcher = new ResourceFileWatcher({
-      path: options.local.resources,
-      parseOptions,
-      logger,
-      onView: async (view) => {
-        await bridges.sync([...view.networks.values()].map((n) => ({ id: n.id, mtu: n.mtu ?? null })), {
-          networkId: view.managementNetworkId,
-          address: `${options.local.managementAddress}/${parseCidr(options.managementPrefix)!.prefix}`,
-        });
-      },
-    });
-    const loaded = await watcher.load();
-    if (!loaded.ok) throw new ResourceFileError(options.local.resources, loaded.problems);
-    for (const warning of loaded.warnings) logger.warn({ path: warning.path }, `resource file: ${warning.message}`);
-
-    const compute = new LocalCompute({
-      stateDir: join(options.statePath, 'appliances'),
-      agentCommand: options.local.agentCommand,
-      agentPort: options.router.mgtServicePort,
-      logger,
-      agentTls: options.local.agentTls,
-    });
-    const network = new LocalNetworkProvider(() => watcher.current!);
     const client = await makeClient(options);
-    const service = new OrchestratorService(options, logger, { debug, watcher, bridges, compute, network, client });
+    const service = new OrchestratorService(options, logger, { debug, client, ...providers });
     try {
-      await service.#startServing(loaded.view);
+      await service.#startServing();
     } catch (error) {
       await service.stop();
       throw error;
@@ -213,13 +124,9 @@ export class OrchestratorService {
     return service;
   }
 
-  async #startServing(view: NonNullable<ResourceFileWatcher['current']>): Promise<void> {
+  async #startServing(): Promise<void> {
     const options = this.#options;
     const logger = this.#logger;
-    await this.#bridges.sync([...view.networks.values()].map((n) => ({ id: n.id, mtu: n.mtu ?? null })), {
-      networkId: view.managementNetworkId,
-      address: `${options.local.managementAddress}/${parseCidr(options.managementPrefix)!.prefix}`,
-    });
 
     const metadata = new LocalMetadata(() => this.#watcher.current!, (address) => this.dispatcher.applianceAddresses().get(address), logger);
     this.#metadataServer = createMetadataServer({ backend: metadata, logger });
@@ -258,59 +165,6 @@ export class OrchestratorService {
     if (!this.#options.enabledDrivers.includes('router')) return undefined;
     const detail = await this.#network.getRouter(id);
     return detail ? { driver: 'router', id, tenantId: detail.router.tenant_id } : undefined;
-  }
-
-  #timings(): InstanceManagerTimings {
-    const o = this.#options;
-    return {
-      maxRetries: o.maxRetries,
-      retryDelayMs: o.retryDelayS * 1000,
-      bootTimeoutMs: o.bootTimeoutS * 1000,
-      hotplugTimeoutMs: o.hotplugTimeoutS * 1000,
-      errorStateCooldownMs: o.errorStateCooldownS * 1000,
-    };
-  }
-
-  #createResource(ref: ResourceRef, hooks: ResourceHooks): ManagedResource | undefined {
-    if (ref.driver !== 'router' || !this.#options.enabledDrivers.includes('router')) return undefined;
-    const log = this.#logger.child({ resource: ref.id, tenant: ref.tenantId, driver: ref.driver });
-    const driver = new RouterDriver(ref, () => ({
-      network: this.#network,
-      servicePort: this.#options.router.mgtServicePort,
-      asn: this.#options.asn,
-      neighborAsn: this.#options.neighborAsn,
-      providerRulesPath: this.#options.providerRulesPath,
-      orchestrator: { address: this.managementAddress, metadata_port: this.#options.astaraMetadataPort, host: this.#options.host },
-      log,
-    }));
-    const instance = new InstanceManager({
-      driver,
-      compute: this.#compute,
-      network: this.#network,
-      client: this.#appliances,
-      timings: () => this.#timings(),
-      log,
-      metrics: this.metrics,
-      imageId: this.#options.router.imageUuid,
-    });
-    const machine = new Automaton({
-      resource: ref,
-      instance,
-      log,
-      queueWarningThreshold: this.#options.queueWarningThreshold,
-      rebootErrorThreshold: this.#options.rebootErrorThreshold,
-      bootCheckIntervalMs: BOOT_CHECK_INTERVAL_MS,
-      stopRetryDelayMs: this.#options.retryDelayS * 1000,
-      defaultImageId: this.#options.router.imageUuid,
-      onDelete: hooks.onDelete,
-      onTransition: (t) => {
-        hooks.onTransition(t);
-        this.metrics.transition(t.from, t.to);
-        const routine = t.action === POLL && (t.to === 'Alive' || t.to === 'CalcAction') && t.instanceState === 'configured';
-        log[routine ? 'debug' : 'info']({ from: t.from, to: t.to, action: t.action, instance_state: t.instanceState }, 'transition');
-      },
-    });
-    return { machine, instance };
   }
 
   /** `config reload`: read the options file again and apply what can change live, then the resource file. */

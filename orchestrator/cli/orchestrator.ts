@@ -30,8 +30,9 @@ export function buildProgram(): Command {
 
 async function run(flags: { configFile?: string; logLevel?: string }): Promise<void> {
   let options;
+  const warnings: string[] = [];
   try {
-    options = await loadOptions(flags.configFile);
+    options = await loadOptions(flags.configFile, (warning) => warnings.push(warning));
   } catch (error) {
     if (error instanceof OptionsError) {
       for (const problem of error.problems) console.error(`astara-orchestrator: ${problem}`);
@@ -41,6 +42,7 @@ async function run(flags: { configFile?: string; logLevel?: string }): Promise<v
   }
   const level = flags.logLevel ?? options.logLevel;
   const logger = pino({ level, base: { service: 'astara-orchestrator', host: options.host } });
+  for (const warning of warnings) logger.warn(warning);
   let service: OrchestratorService;
   try {
     service = await OrchestratorService.start({ ...options, logLevel: level as typeof options.logLevel }, logger);

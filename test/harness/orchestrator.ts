@@ -288,7 +288,7 @@ export interface ResourceState {
   readonly boot_attempts: number;
   readonly appliances: readonly { name: string; id: string; management_address: string | null; details: Record<string, unknown> }[];
   readonly last_push: { ok: boolean; generation: number | null; at: string } | null;
-  readonly last_error: { message: string } | null;
+  readonly last_error: { at: string; message: string } | null;
   readonly debug: { enabled: boolean; scope: string | null; reason: string | null };
   readonly last_document?: unknown;
   readonly transitions?: readonly { from: string; to: string; action: string; instance_state: string }[];

@@ -1,0 +1,192 @@
+// The pieces the service and astara-debug-router both build: the local
+// provider set, the appliance client, and one resource's driver, instance
+// manager and state machine.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { parseCidr } from '../contract/ip.js';
+import { ApplianceClient } from './client/appliance.js';
+import type { OrchestratorMetricsSink } from './core/control.js';
+import type { ManagedResource, ResourceHooks } from './core/dispatcher.js';
+import { applianceName } from './core/driver.js';
+import { POLL, type ResourceRef } from './core/events.js';
+import { InstanceManager, type ApplianceApi, type InstanceManagerTimings } from './core/instance-manager.js';
+import { Automaton } from './core/state-machine.js';
+import { RouterDriver } from './drivers/router.js';
+import type { OrchestratorOptions } from './options-types.js';
+import { LocalCompute } from './providers/local/compute.js';
+import { LocalBridges } from './providers/local/host.js';
+import { LocalNetworkProvider } from './providers/local/network.js';
+import type { ResourceView } from './providers/local/view.js';
+import { ResourceFileWatcher } from './providers/local/watcher.js';
+
+/** How long CheckBoot lets a booting appliance be before looking again. */
+const BOOT_CHECK_INTERVAL_MS = 250;
+
+/** Options read once at start: a reload logs that they changed and keeps the running values. */
+export const RESTART_OPTIONS = [
+  'apiListen',
+  'apiPort',
+  'astaraMetadataPort',
+  'statePath',
+  'networkProvider',
+  'computeProvider',
+  'managementPrefix',
+  'managementNetworkId',
+  'numWorkerProcesses',
+  'numWorkerThreads',
+  'local',
+  'applianceTls',
+] as const satisfies readonly (keyof OrchestratorOptions)[];
+
+export async function makeClient(options: OrchestratorOptions): Promise<ApplianceClient> {
+  const tls = options.applianceTls
+    ? {
+        ca: await readFile(options.applianceTls.caFile, 'utf8'),
+        cert: await readFile(options.applianceTls.certFile, 'utf8'),
+        key: await readFile(options.applianceTls.keyFile, 'utf8'),
+      }
+    : undefined;
+  return new ApplianceClient({
+    aliveTimeoutMs: options.aliveTimeoutS * 1000,
+    configTimeoutMs: options.configTimeoutS * 1000,
+    readTimeoutMs: 30_000,
+    ...(tls ? { tls } : {}),
+  });
+}
+
+/** A configuration the service cannot start with (the command exits 2). */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+/** A resource file that does not validate at start. */
+export class ResourceFileError extends StartupError {
+  constructor(
+    readonly path: string,
+    readonly problems: readonly { readonly path: string; readonly message: string }[],
+  ) {
+    super(`the resource file ${path} is not valid:\n${problems.map((p) => `  ${p.path || '/'}: ${p.message}`).join('\n')}`);
+    this.name = 'ResourceFileError';
+  }
+}
+
+/**
+ * Each local appliance's agent keeps AF_UNIX control sockets (BIRD's is the
+ * deepest, `bird/bird.ctl`) in its state directory under state_path, and
+ * socket paths are limited to 107 bytes: refuse a state_path that cannot hold them.
+ */
+export function checkStatePath(statePath: string): void {
+  const deepest = join(statePath, 'appliances', applianceName('router', '00000000-0000-4000-8000-000000000000'), 'state', 'bird', 'bird.ctl');
+  const excess = Buffer.byteLength(deepest) - 107;
+  if (excess > 0) throw new StartupError(`[DEFAULT] state_path ${statePath} is ${excess} bytes too long: the appliances' control sockets under it would exceed 107 bytes`);
+}
+
+
+export interface LocalProviders {
+  readonly watcher: ResourceFileWatcher;
+  readonly bridges: LocalBridges;
+  readonly compute: LocalCompute;
+  readonly network: LocalNetworkProvider;
+}
+
+/** Read the resource file (refusing an invalid one), make the bridges it needs, and build the local provider set. */
+export async function startLocalProviders(options: OrchestratorOptions, logger: Logger): Promise<LocalProviders> {
+  checkStatePath(options.statePath);
+  const bridges = new LocalBridges({ stateDir: options.statePath, logger });
+  const syncBridges = (view: ResourceView) =>
+    bridges.sync(
+      [...view.networks.values()].map((n) => ({ id: n.id, mtu: n.mtu ?? null })),
+      { networkId: view.managementNetworkId, address: `${options.local.managementAddress}/${parseCidr(options.managementPrefix)!.prefix}` },
+    );
+  const watcher = new ResourceFileWatcher({
+    path: options.local.resources,
+    parseOptions: { managementNetworkId: options.managementNetworkId, managementPrefix: options.managementPrefix },
+    logger,
+    onView: async (view) => {
+      await syncBridges(view);
+    },
+  });
+  const loaded = await watcher.load();
+  if (!loaded.ok) throw new ResourceFileError(options.local.resources, loaded.problems);
+  for (const warning of loaded.warnings) logger.warn({ path: warning.path }, `resource file: ${warning.message}`);
+  await syncBridges(loaded.view);
+  const compute = new LocalCompute({
+    stateDir: join(options.statePath, 'appliances'),
+    agentCommand: options.local.agentCommand,
+    agentPort: options.router.mgtServicePort,
+    logger,
+    agentTls: options.local.agentTls,
+  });
+  return { watcher, bridges, compute, network: new LocalNetworkProvider(() => watcher.current!) };
+}
+
+export function timings(options: OrchestratorOptions): InstanceManagerTimings {
+  return {
+    maxRetries: options.maxRetries,
+    retryDelayMs: options.retryDelayS * 1000,
+    bootTimeoutMs: options.bootTimeoutS * 1000,
+    hotplugTimeoutMs: options.hotplugTimeoutS * 1000,
+    errorStateCooldownMs: options.errorStateCooldownS * 1000,
+  };
+}
+
+export interface ResourceDependencies {
+  /** The current options (a reload may change them). */
+  readonly options: () => OrchestratorOptions;
+  readonly network: LocalNetworkProvider;
+  readonly compute: LocalCompute;
+  readonly client: ApplianceApi;
+  readonly metrics: OrchestratorMetricsSink;
+  readonly logger: Logger;
+  /** astara-debug-router gives up after one failed boot. */
+  readonly rebootErrorThreshold?: number;
+}
+
+/** One resource's driver, instance manager and state machine; undefined when its driver is not enabled. */
+export function buildResource(ref: ResourceRef, deps: ResourceDependencies, hooks: ResourceHooks): ManagedResource | undefined {
+  const options = deps.options;
+  if (ref.driver !== 'router' || !options().enabledDrivers.includes('router')) return undefined;
+  const log = deps.logger.child({ resource: ref.id, tenant: ref.tenantId, driver: ref.driver });
+  const driver = new RouterDriver(ref, () => ({
+    network: deps.network,
+    servicePort: options().router.mgtServicePort,
+    asn: options().asn,
+    neighborAsn: options().neighborAsn,
+    providerRulesPath: options().providerRulesPath,
+    orchestrator: { address: options().local.managementAddress, metadata_port: options().astaraMetadataPort, host: options().host },
+    log,
+  }));
+  const instance = new InstanceManager({
+    driver,
+    compute: deps.compute,
+    network: deps.network,
+    client: deps.client,
+    timings: () => timings(options()),
+    log,
+    metrics: deps.metrics,
+    imageId: options().router.imageUuid,
+  });
+  const machine = new Automaton({
+    resource: ref,
+    instance,
+    log,
+    queueWarningThreshold: options().queueWarningThreshold,
+    rebootErrorThreshold: deps.rebootErrorThreshold ?? options().rebootErrorThreshold,
+    bootCheckIntervalMs: BOOT_CHECK_INTERVAL_MS,
+    stopRetryDelayMs: options().retryDelayS * 1000,
+    defaultImageId: options().router.imageUuid,
+    onDelete: hooks.onDelete,
+    onTransition: (t) => {
+      hooks.onTransition(t);
+      deps.metrics.transition(t.from, t.to);
+      // A healthy poll is the common case: keep it out of the info log.
+      const routine = t.action === POLL && (t.to === 'Alive' || t.to === 'CalcAction') && t.instanceState === 'configured';
+      log[routine ? 'debug' : 'info']({ from: t.from, to: t.to, action: t.action, instance_state: t.instanceState }, 'transition');
+    },
+  });
+  return { machine, instance };
+}
