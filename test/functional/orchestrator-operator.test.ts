@@ -14,7 +14,6 @@ import { externalNetwork, resourceFile, routerSpec } from '../harness/resources.
 
 const external = externalNetwork();
 const router = routerSpec(1);
-const tenant = router.tenants[0]!;
 
 /** The resource file with the external subnet's DNS servers set: an edit that changes the router's document. */
 function fileWithDns(dns: string[]) {
