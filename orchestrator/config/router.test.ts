@@ -15,7 +15,7 @@ import {
   type NeutronSubnet,
   type RouterDetail,
 } from '../model/neutron.js';
-import { buildRouterConfig, loadProviderRules, MissingInterfaceError, type RouterConfigInput } from './router.js';
+import { applianceHostname, buildRouterConfig, loadProviderRules, MissingInterfaceError, type RouterConfigInput } from './router.js';
 
 const fixtures = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'documents');
 const readFixture = async (name: string) => JSON.parse(await readFile(join(fixtures, name), 'utf8')) as Configuration;
@@ -359,5 +359,15 @@ describe('loadProviderRules', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the appliance host name', () => {
+  it('is ak-<tenant id>, with what a host name may not hold replaced, and at most one label long', () => {
+    assert.equal(applianceHostname('c25992581e574b6485dbfdf39a3df46c'), 'ak-c25992581e574b6485dbfdf39a3df46c');
+    assert.equal(applianceHostname('tenant_a.b:c'), 'ak-tenant-a-b-c');
+    assert.equal(applianceHostname(`${'x'.repeat(59)}_y`), `ak-${'x'.repeat(59)}`);
+    const document = validateDocument({ tenant_id: 'tenant_a', hostname: applianceHostname('tenant_a') });
+    assert.ok(document.ok, JSON.stringify(document));
   });
 });

@@ -42,6 +42,15 @@ export class MissingInterfaceError extends Error {
 // balancer VIPs): not hosts DHCP should hand out addresses to.
 const APPLIANCE_PORT_NAME = /^ASTARA:(VRRP|LB):/;
 
+/**
+ * `ak-<tenant id>` as the original named it. Tenant ids may hold `_`, `.` or
+ * `:`, which a host name label may not: those become `-`, and the label is
+ * cut to the 63 characters a label may have.
+ */
+export function applianceHostname(tenantId: string): string {
+  return `ak-${tenantId}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63).replace(/-+$/, '');
+}
+
 export function buildRouterConfig(input: RouterConfigInput): Configuration {
   const { detail } = input;
   const planned: [NeutronPort, NetworkType][] = [
@@ -65,7 +74,7 @@ export function buildRouterConfig(input: RouterConfigInput): Configuration {
       fip.fixed_ip_address === null ? [] : [{ floating_ip: canonicalAddress(fip.floating_ip_address), fixed_ip: canonicalAddress(fip.fixed_ip_address) }],
     ),
     tenant_id: tenantId,
-    hostname: `ak-${tenantId}`,
+    hostname: applianceHostname(tenantId),
     orchestrator: { address: input.orchestrator.address, metadata_port: input.orchestrator.metadata_port, host: input.orchestrator.host },
     ha_resource: detail.router.ha ?? false,
     vpn: {},

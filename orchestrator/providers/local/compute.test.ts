@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { NeutronPort } from '../../model/neutron.js';
-import { agentArgv, configureCommandFor, isInstanceOf, nextInterfaceName, packageRoot, parseInstanceRecord, parseProcStat, vethArgs, type InstanceRecord } from './compute.js';
+import { agentArgv, configureCommandFor, nextInterfaceName, packageRoot, parseInstanceRecord, parseProcStat, vethArgs, type InstanceRecord } from './compute.js';
+import { isApplianceOf } from '../../core/driver.js';
 
 const PORT: NeutronPort = {
   id: '7d0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b',
@@ -27,12 +28,12 @@ const RECORD: InstanceRecord = {
 
 describe('instance names', () => {
   it('match the name itself and its numbered HA members only', () => {
-    assert.ok(isInstanceOf('ak-router-r1', 'ak-router-r1'));
-    assert.ok(isInstanceOf('ak-router-r1', 'ak-router-r1_0'));
-    assert.ok(isInstanceOf('ak-router-r1', 'ak-router-r1_12'));
-    assert.ok(!isInstanceOf('ak-router-r1', 'ak-router-r10'));
-    assert.ok(!isInstanceOf('ak-router-r1', 'ak-router-r1_'));
-    assert.ok(!isInstanceOf('ak-router-r1', 'ak-router-r1_x'));
+    assert.ok(isApplianceOf('ak-router-r1', 'ak-router-r1'));
+    assert.ok(isApplianceOf('ak-router-r1_0', 'ak-router-r1'));
+    assert.ok(isApplianceOf('ak-router-r1_12', 'ak-router-r1'));
+    assert.ok(!isApplianceOf('ak-router-r10', 'ak-router-r1'));
+    assert.ok(!isApplianceOf('ak-router-r1_', 'ak-router-r1'));
+    assert.ok(!isApplianceOf('ak-router-r1_x', 'ak-router-r1'));
   });
 });
 

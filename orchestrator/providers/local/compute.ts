@@ -12,6 +12,7 @@ import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { isApplianceOf } from '../../core/driver.js';
 import type { ResourceRef } from '../../core/events.js';
 import type { NeutronPort } from '../../model/neutron.js';
 import type { BootRequest, ComputeProvider, InstanceInfo, InstanceStatus } from '../types.js';
@@ -90,10 +91,6 @@ export function configureCommandFor(agentCommand: readonly string[]): string[] {
   }
   return [...agentCommand.slice(0, -1), join(dirname(program), CONFIGURE_BINARY)];
 }
-
-/** `name` itself or `name_<n>` (HA members). */
-export const isInstanceOf = (name: string, candidate: string): boolean =>
-  candidate === name || (candidate.startsWith(`${name}_`) && /^\d+$/.test(candidate.slice(name.length + 1)));
 
 /** The lowest `ethN` not in use, as the kernel names a new NIC. */
 export function nextInterfaceName(used: Iterable<string>): string {
@@ -275,7 +272,7 @@ export class LocalCompute implements ComputeProvider {
   }
 
   async listInstances(name: string): Promise<InstanceInfo[]> {
-    return (await this.#records((candidate) => isInstanceOf(name, candidate))).map((record) => this.#info(record));
+    return (await this.#records((candidate) => isApplianceOf(candidate, name))).map((record) => this.#info(record));
   }
 
   async listAllInstances(): Promise<InstanceInfo[]> {
