@@ -164,7 +164,9 @@ export class OrchestratorService {
   async #findResource(id: string): Promise<ResourceRef | undefined> {
     if (!this.#options.enabledDrivers.includes('router')) return undefined;
     const detail = await this.#network.getRouter(id);
-    return detail ? { driver: 'router', id, tenantId: detail.router.tenant_id } : undefined;
+    if (detail) return { driver: 'router', id, tenantId: detail.router.tenant_id };
+    // astara-ctl lower-cases ids (Neutron's are); a resource file may not have.
+    return (await this.#network.listRouters()).find((r) => r.id.toLowerCase() === id.toLowerCase());
   }
 
   /** `config reload`: read the options file again and apply what can change live, then the resource file. */

@@ -12,7 +12,8 @@ function optionsHelp(): string {
       section = option.section;
       lines.push(`  [${section}]`);
     }
-    lines.push(`    ${option.name} = ${option.default}`);
+    const value = option.default ?? (option.computedDefault ? `(${option.computedDefault})` : '(unset)');
+    lines.push(`    ${option.name} = ${value}`);
   }
   return lines.join('\n');
 }

@@ -325,8 +325,10 @@ export class Dispatcher implements OrchestratorControl {
     return this.#shards.flatMap((shard) => [...shard.tenants.values()].flatMap((t) => [...t.resources.values()]));
   }
 
+  /** A managed resource by id; astara-ctl lower-cases ids (Neutron's are), so a case-blind match is the fallback. */
   #find(id: string): Entry | undefined {
-    return this.#entries().find((e) => e.ref.id === id);
+    const entries = this.#entries();
+    return entries.find((e) => e.ref.id === id) ?? entries.find((e) => e.ref.id.toLowerCase() === id.toLowerCase());
   }
 
   /** A POLL for every managed resource, each at a random moment within `spreadMs` (0: now). */
