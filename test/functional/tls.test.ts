@@ -1,27 +1,11 @@
 // Mutual TLS on the API (spec section 7): with the operator's CA and a
 // certificate, only clients holding a certificate signed by that CA get in.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from '../harness/agent.js';
-import { run } from '../harness/exec.js';
+import { issue } from '../harness/certificates.js';
 import { LAB, routerLab, type Topology } from '../harness/topology.js';
-
-/** A CA, and a certificate it signs for `subject` (with `san` when given). */
-async function issue(dir: string, name: string, ca: string | undefined, subject: string, san?: string): Promise<void> {
-  const key = join(dir, `${name}.key`);
-  const crt = join(dir, `${name}.crt`);
-  if (!ca) {
-    await run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${subject}`, '-keyout', key, '-out', crt]);
-    return;
-  }
-  const csr = join(dir, `${name}.csr`);
-  const ext = join(dir, `${name}.ext`);
-  await run(['openssl', 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${subject}`, '-keyout', key, '-out', csr]);
-  await writeFile(ext, `${san ? `subjectAltName=${san}` : 'extendedKeyUsage=clientAuth'}\n`);
-  await run(['openssl', 'x509', '-req', '-in', csr, '-CA', join(dir, `${ca}.crt`), '-CAkey', join(dir, `${ca}.key`), '-CAcreateserial', '-days', '1', '-extfile', ext, '-out', crt]);
-}
 
 describe('mutual TLS on the API', () => {
   let lab: Topology;
