@@ -97,6 +97,23 @@ describe('the orchestrator with the local provider', () => {
     assert.equal(await seenAs(lab.topology, 'ga', `http://${EXTERNAL.gateway}:8080/`), router.externalAddress);
   });
 
+  it('unplugs a router interface removed from the file, keeping the appliance', async () => {
+    const pid = await lab.agentPid(router.routerId);
+    await lab.writeResources(files.initial());
+    await lab.waitForResource(router.routerId, 'network C to be unplugged', (r) => {
+      const document = r.last_document as { networks?: { network_id: string }[] } | undefined;
+      return r.instance_state === 'configured' && r.queue_length === 0 && !(document?.networks ?? []).some((n) => n.network_id === netC.networkId);
+    });
+    assert.ok(!(await lab.hostLinks('tap')).includes(tapName(netC.routerPortId)), 'the tap of network C is gone');
+    assert.equal(await lab.agentPid(router.routerId), pid, 'the same appliance');
+    assert.equal(await seenAs(lab.topology, 'gb', `http://${EXTERNAL.gateway}:8080/`), FLOATING_B.address);
+    await lab.writeResources(files.withC());
+    await lab.waitForResource(router.routerId, 'network C to be plugged again', (r) => {
+      const document = r.last_document as { networks?: { network_id: string }[] } | undefined;
+      return r.instance_state === 'configured' && r.queue_length === 0 && (document?.networks ?? []).some((n) => n.network_id === netC.networkId);
+    });
+  });
+
   it('replaces an appliance whose agent was killed', async () => {
     const before = await lab.resource(router.routerId);
     const pid = await lab.agentPid(router.routerId);
