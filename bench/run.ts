@@ -3,7 +3,7 @@
 // version (about a minute) that CI runs so the suite never rots, asserting
 // nothing. Needs root (network namespaces), like the functional tests.
 //
-//   npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3]
+//   npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3,O1]
 //
 // Every figure is measured in throwaway namespaces with the real kernel and
 // daemons; docs/performance.md explains each one and the latest results.
@@ -31,6 +31,7 @@ import {
   type LoadResult,
 } from './lib/lab.js';
 import { linearFit, median, round } from './lib/stats.js';
+import { destroyOrchestratorLabs, measureOrchestrator, orchestratorRows } from './orchestrator.js';
 import { ms, num, ratio, render, type Row, type Verdict } from './lib/table.js';
 import type { PlanResult } from './plan-runner.js';
 import { w1, w2, withOneAllocationChanged, withOneMoreFloatingIp, W1_TENANTS, guestV4, type Workload } from './workloads.js';
@@ -56,7 +57,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (arg === '--out') out = argv[++i];
     else if (arg === '--only') only = new Set(argv[++i]!.split(',').map((s) => s.trim().toUpperCase()));
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3]');
+      console.log('usage: npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3,O1]');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
   }
@@ -65,10 +66,10 @@ function parseOptions(argv: readonly string[]): Options {
 
 const options = parseOptions(process.argv.slice(2));
 
-/** What each mode runs. The quick mode shrinks W2 to 10% and every duration. */
+/** What each mode runs. The quick mode shrinks W2 to 10% and every duration, O1 to one run and 10 routers. */
 const MODE = options.quick
-  ? { reps: 1, w3Reps: 1, w2Fraction: 0.1, w3Fractions: [0.04], reapplies: 5, repushes: 20, deltas: 1, loadMs: 2000, pacedMs: 2000, metadataRounds: 1, warmupMs: 300, originalBudgetMs: 5000, apiOnW2: false }
-  : { reps: 3, w3Reps: 2, w2Fraction: 1, w3Fractions: [0.1, 0.25, 0.5], reapplies: 5, repushes: 100, deltas: 3, loadMs: 10_000, pacedMs: 5000, metadataRounds: 5, warmupMs: 1000, originalBudgetMs: 120_000, apiOnW2: true };
+  ? { reps: 1, w3Reps: 1, w2Fraction: 0.1, w3Fractions: [0.04], reapplies: 5, repushes: 20, deltas: 1, loadMs: 2000, pacedMs: 2000, metadataRounds: 1, warmupMs: 300, originalBudgetMs: 5000, apiOnW2: false, o1: { reps: 1, routers: 10 } }
+  : { reps: 3, w3Reps: 2, w2Fraction: 1, w3Fractions: [0.1, 0.25, 0.5], reapplies: 5, repushes: 100, deltas: 3, loadMs: 10_000, pacedMs: 5000, metadataRounds: 5, warmupMs: 1000, originalBudgetMs: 120_000, apiOnW2: true, o1: { reps: 3, routers: 50 } };
 
 // --- clean-up -----------------------------------------------------------------
 
@@ -88,7 +89,7 @@ async function withLab<T>(tenants: number, fn: (lab: Topology) => Promise<T>): P
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     console.error(`\n${signal}: removing the benchmark namespaces`);
-    void Promise.allSettled([...labs].map((lab) => lab.destroy())).finally(() => process.exit(130));
+    void Promise.allSettled([...[...labs].map((lab) => lab.destroy()), destroyOrchestratorLabs()]).finally(() => process.exit(130));
   });
 }
 
@@ -607,6 +608,12 @@ async function main(): Promise<void> {
   }
   if (memory.startEmpty !== undefined) row(mem, 'start to first answer (empty state)', ms(memory.startEmpty), '', '', 'info', memory.startEmpty, 'ms');
   if (memory.startW2 !== undefined) row(mem, `start to first answer (${w2Workload.name} persisted, re-applied first)`, ms(memory.startW2), '', '', 'info', memory.startW2, 'ms');
+
+  if (wants('O1')) {
+    const result = await measureOrchestrator(MODE.o1, log);
+    raw.O1 = result;
+    rows.push(...orchestratorRows(result));
+  }
 
   const wallS = (performance.now() - began) / 1000;
   const table = render(rows);

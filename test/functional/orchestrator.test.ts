@@ -97,6 +97,20 @@ describe('the orchestrator with the local provider', () => {
     assert.equal(await seenAs(lab.topology, 'ga', `http://${EXTERNAL.gateway}:8080/`), router.externalAddress);
   });
 
+  it('reports an invalid edit with the path of each problem and changes nothing', async () => {
+    const before = (await lab.resource(router.routerId))!;
+    const lines = await lab.logLines();
+    const broken = files.withC();
+    broken.ports[0] = { ...broken.ports[0]!, fixed_ips: [{ subnet_id: 'no-such-subnet', ip_address: '198.51.100.1' }] };
+    await lab.writeResources(broken);
+    const at = await lab.waitForLog('the invalid edit to be reported', (l) => l.msg === 'resource file is invalid: keeping the last valid view', lines);
+    const problems = (JSON.parse((await lab.log()).split('\n')[at]!) as { problems: { path: string }[] }).problems;
+    assert.ok(problems.some((p) => p.path === '/ports/0/fixed_ips/0/subnet_id'), JSON.stringify(problems));
+    const after = (await lab.resource(router.routerId))!;
+    assert.equal(after.last_push?.at, before.last_push?.at, 'nothing pushed');
+    await lab.writeResources(files.withC());
+  });
+
   it('unplugs a router interface removed from the file, keeping the appliance', async () => {
     const pid = await lab.agentPid(router.routerId);
     await lab.writeResources(files.initial());
