@@ -162,6 +162,7 @@ if [ "$BUNDLE" = 1 ]; then
 else
     log "staging the agent with its production dependencies in $stage"
     cp -a dist package-lock.json node_modules "$stage/"
+    rm -rf "$stage/dist/orchestrator"
     (cd "$stage" && npm prune --omit=dev --no-audit --no-fund --silent)
 fi
 export DIB_ASTARA_AGENT_DIR=$stage

@@ -11,13 +11,14 @@ import { createAdminApp } from './api/admin.js';
 import { OrchestratorMetrics } from './api/metrics.js';
 import type { ApplianceClient } from './client/appliance.js';
 import { DebugStore } from './core/debug-store.js';
+import { BadCommandError } from './core/control.js';
 import { Dispatcher } from './core/dispatcher.js';
 import { applianceName, isApplianceOf } from './core/driver.js';
 import { event, POLL, type ResourceRef } from './core/events.js';
 import type { ApplianceApi } from './core/instance-manager.js';
 import { LocalMetadata } from './metadata/local.js';
 import { createMetadataServer } from './metadata/server.js';
-import { describeOptions, loadOptions } from './options.js';
+import { describeOptions, loadOptions, OptionsError } from './options.js';
 import type { OrchestratorOptions } from './options-types.js';
 import type { LocalCompute } from './providers/local/compute.js';
 import type { LocalBridges } from './providers/local/host.js';
@@ -63,8 +64,10 @@ export class OrchestratorService {
   #adminServer: Server | undefined;
   #metadataServer: Server | undefined;
   #healthTimer: NodeJS.Timeout | undefined;
+  /** Options the command line set: a reload keeps them. */
+  readonly #overrides: Partial<OrchestratorOptions>;
 
-  private constructor(options: OrchestratorOptions, logger: Logger, parts: {
+  private constructor(options: OrchestratorOptions, logger: Logger, overrides: Partial<OrchestratorOptions>, parts: {
     debug: DebugStore;
     watcher: ResourceFileWatcher;
     bridges: LocalBridges;
@@ -73,6 +76,7 @@ export class OrchestratorService {
     client: ApplianceClient;
   }) {
     this.#options = options;
+    this.#overrides = overrides;
     this.#logger = logger;
     this.#watcher = parts.watcher;
     this.#bridges = parts.bridges;
@@ -109,12 +113,14 @@ export class OrchestratorService {
     return this.#options.local.managementAddress;
   }
 
-  static async start(options: OrchestratorOptions, logger: Logger): Promise<OrchestratorService> {
+  /** Start serving with `options` (the file's, with `overrides` from the command line applied). */
+  static async start(fileOptions: OrchestratorOptions, logger: Logger, overrides: Partial<OrchestratorOptions> = {}): Promise<OrchestratorService> {
+    const options = { ...fileOptions, ...overrides };
     const providers = await startLocalProviders(options, logger);
     await mkdir(options.statePath, { recursive: true });
     const debug = await DebugStore.open(join(options.statePath, 'debug.json'));
     const client = await makeClient(options);
-    const service = new OrchestratorService(options, logger, { debug, client, ...providers });
+    const service = new OrchestratorService(options, logger, overrides, { debug, client, ...providers });
     try {
       await service.#startServing();
     } catch (error) {
@@ -169,11 +175,23 @@ export class OrchestratorService {
     return (await this.#network.listRouters()).find((r) => r.id.toLowerCase() === id.toLowerCase());
   }
 
-  /** `config reload`: read the options file again and apply what can change live, then the resource file. */
+  /**
+   * `config reload`: read the options file again and apply what can change
+   * live (options the command line set stay as it set them), then the
+   * resource file. An invalid options file changes nothing and is reported
+   * to the caller.
+   */
   async reload(): Promise<void> {
     const previous = this.#options;
     if (previous.configFile) {
-      const next = await loadOptions(previous.configFile);
+      let read: OrchestratorOptions;
+      try {
+        read = await loadOptions(previous.configFile, (warning) => this.#logger.warn(warning));
+      } catch (error) {
+        if (error instanceof OptionsError) throw new BadCommandError(`${previous.configFile} is not valid, nothing reloaded: ${error.problems.join('; ')}`);
+        throw error;
+      }
+      const next = { ...read, ...this.#overrides };
       const kept = RESTART_OPTIONS.filter((key) => !isDeepStrictEqual(next[key], previous[key]));
       this.#options = Object.assign({}, next, Object.fromEntries(kept.map((key) => [key, previous[key]])));
       this.#logger.level = this.#options.logLevel;

@@ -37,6 +37,9 @@ export const RESTART_OPTIONS = [
   'numWorkerThreads',
   'local',
   'applianceTls',
+  // The agents listen on the port they were started with.
+  'router',
+  'loadbalancer',
 ] as const satisfies readonly (keyof OrchestratorOptions)[];
 
 export async function makeClient(options: OrchestratorOptions): Promise<ApplianceClient> {
@@ -93,11 +96,15 @@ export interface LocalProviders {
   readonly network: LocalNetworkProvider;
 }
 
-/** Read the resource file (refusing an invalid one), make the bridges it needs, and build the local provider set. */
-export async function startLocalProviders(options: OrchestratorOptions, logger: Logger): Promise<LocalProviders> {
+/**
+ * Read the resource file (refusing an invalid one), make the bridges it needs
+ * (unless `syncBridges` is false: a running service already has), and build
+ * the local provider set.
+ */
+export async function startLocalProviders(options: OrchestratorOptions, logger: Logger, syncBridges = true): Promise<LocalProviders> {
   checkStatePath(options.statePath);
   const bridges = new LocalBridges({ stateDir: options.statePath, logger });
-  const syncBridges = (view: ResourceView) =>
+  const sync = (view: ResourceView) =>
     bridges.sync(
       [...view.networks.values()].map((n) => ({ id: n.id, mtu: n.mtu ?? null })),
       { networkId: view.managementNetworkId, address: `${options.local.managementAddress}/${parseCidr(options.managementPrefix)!.prefix}` },
@@ -107,20 +114,25 @@ export async function startLocalProviders(options: OrchestratorOptions, logger: 
     parseOptions: { managementNetworkId: options.managementNetworkId, managementPrefix: options.managementPrefix },
     logger,
     onView: async (view) => {
-      await syncBridges(view);
+      await sync(view);
     },
   });
   const loaded = await watcher.load();
   if (!loaded.ok) throw new ResourceFileError(options.local.resources, loaded.problems);
   for (const warning of loaded.warnings) logger.warn({ path: warning.path }, `resource file: ${warning.message}`);
-  await syncBridges(loaded.view);
-  const compute = new LocalCompute({
-    stateDir: join(options.statePath, 'appliances'),
-    agentCommand: options.local.agentCommand,
-    agentPort: options.router.mgtServicePort,
-    logger,
-    agentTls: options.local.agentTls,
-  });
+  let compute: LocalCompute;
+  try {
+    compute = new LocalCompute({
+      stateDir: join(options.statePath, 'appliances'),
+      agentCommand: options.local.agentCommand,
+      agentPort: options.router.mgtServicePort,
+      logger,
+      agentTls: options.local.agentTls,
+    });
+  } catch (error) {
+    throw new StartupError(`[local] agent_command: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (syncBridges) await sync(loaded.view);
   return { watcher, bridges, compute, network: new LocalNetworkProvider(() => watcher.current!) };
 }
 
@@ -174,11 +186,20 @@ export function buildResource(ref: ResourceRef, deps: ResourceDependencies, hook
     resource: ref,
     instance,
     log,
-    queueWarningThreshold: options().queueWarningThreshold,
-    rebootErrorThreshold: deps.rebootErrorThreshold ?? options().rebootErrorThreshold,
+    // Getters: a config reload reaches the resources that already exist.
+    get queueWarningThreshold() {
+      return options().queueWarningThreshold;
+    },
+    get rebootErrorThreshold() {
+      return deps.rebootErrorThreshold ?? options().rebootErrorThreshold;
+    },
     bootCheckIntervalMs: BOOT_CHECK_INTERVAL_MS,
-    stopRetryDelayMs: options().retryDelayS * 1000,
-    defaultImageId: options().router.imageUuid,
+    get stopRetryDelayMs() {
+      return options().retryDelayS * 1000;
+    },
+    get defaultImageId() {
+      return options().router.imageUuid;
+    },
     onDelete: hooks.onDelete,
     onTransition: (t) => {
       hooks.onTransition(t);

@@ -239,7 +239,7 @@ function parseInterval(value: string): number {
 
 const RESOURCE_VERBS: readonly (readonly [string, string])[] = [
   ['rebuild', 'replace the appliance: stop it and boot a new one'],
-  ['update', 'push the configuration to the appliance again (booting it if it is down)'],
+  ['update', 'build the configuration again and push it if it changed (booting the appliance if it is down)'],
   ['debug', 'put it in debug mode: the orchestrator leaves it alone until "manage"'],
   ['manage', 'take it out of debug mode: the orchestrator manages it again'],
 ];

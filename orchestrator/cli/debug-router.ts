@@ -10,6 +10,7 @@ import type { OrchestratorMetricsSink, ResourceView } from '../core/control.js';
 import { UPDATE, event } from '../core/events.js';
 import { CONFIGURED } from '../core/instance-state.js';
 import { loadOptions, OptionsError } from '../options.js';
+import { readResourceFile } from '../providers/local/resource-file.js';
 import type { OrchestratorOptions } from '../options-types.js';
 import { buildResource, makeClient, startLocalProviders, StartupError } from '../wiring.js';
 
@@ -29,27 +30,31 @@ function adminUrl(options: OrchestratorOptions): string {
 
 /**
  * Make sure the service leaves the router alone: put it in debug mode if it is
- * not already. Returns a line for the operator; undefined when the service is not running.
+ * not already. Returns a line for the operator, undefined when no service
+ * runs; throws when the service does not know the router.
  */
 async function holdInService(base: string, routerId: string): Promise<string | undefined> {
+  const timeouts = { headersTimeout: 3000, bodyTimeout: 3000 };
+  let answer;
   try {
-    const answer = await request(`${base}/v1/resources/${encodeURIComponent(routerId)}`, { headersTimeout: 3000, bodyTimeout: 3000 });
-    const body = (await answer.body.json()) as { resource?: ResourceView };
-    if (answer.statusCode === 200 && body.resource?.debug.enabled) return `the service already keeps ${routerId} in debug mode (${body.resource.debug.scope})`;
-    const put = await request(`${base}/router/debug/${encodeURIComponent(routerId)}/--reason/${REASON}`, { method: 'PUT', headersTimeout: 3000, bodyTimeout: 3000 });
-    await put.body.dump();
-    if (put.statusCode !== 200) throw new Error(`PUT /router/debug answered ${put.statusCode}`);
-    return `put ${routerId} in debug mode in the service; run \`astara-ctl router manage ${routerId}\` when done`;
+    answer = await request(`${base}/v1/resources/${encodeURIComponent(routerId)}`, timeouts);
   } catch (error) {
     if ((error as { code?: string }).code === 'ECONNREFUSED') return undefined;
     throw error;
   }
+  const body = (await answer.body.json()) as { resource?: ResourceView };
+  if (answer.statusCode === 404) throw new Error(`the orchestrator at ${base} does not manage ${routerId}: does it read the same resource file?`);
+  if (body.resource?.debug.enabled) return `the service already keeps ${routerId} in debug mode (${body.resource.debug.scope})`;
+  const put = await request(`${base}/resource/debug/${encodeURIComponent(routerId)}/--reason/${REASON}`, { method: 'PUT', ...timeouts });
+  const text = await put.body.text();
+  if (put.statusCode !== 200) throw new Error(`the orchestrator at ${base} refused to put ${routerId} in debug mode (${put.statusCode}): ${text}`);
+  return `put ${routerId} in debug mode in the service; run \`astara-ctl resource manage ${routerId}\` when done`;
 }
 
 export async function debugRouter(routerId: string, configFile: string | undefined, output: Output): Promise<number> {
   let options: OrchestratorOptions;
   try {
-    options = await loadOptions(configFile, () => undefined);
+    options = await loadOptions(configFile, (warning) => output.err(`astara-debug-router: warning: ${warning}`));
   } catch (error) {
     if (error instanceof OptionsError) {
       for (const problem of error.problems) output.err(`astara-debug-router: ${problem}`);
@@ -57,15 +62,32 @@ export async function debugRouter(routerId: string, configFile: string | undefin
     }
     throw error;
   }
+  // Nothing is touched before the router is known to exist.
+  const file = await readResourceFile(options.local.resources, { managementNetworkId: options.managementNetworkId, managementPrefix: options.managementPrefix });
+  if (!file.ok) {
+    output.err(`astara-debug-router: ${options.local.resources}: ${file.problems.map((p) => `${p.path || '/'}: ${p.message}`).join('; ')}`);
+    return 2;
+  }
+  if (!file.view.routers.has(routerId)) {
+    output.err(`astara-debug-router: no router ${routerId} in ${options.local.resources}`);
+    return 1;
+  }
   const base = adminUrl(options);
-  const held = await holdInService(base, routerId);
+  let held: string | undefined;
+  try {
+    held = await holdInService(base, routerId);
+  } catch (error) {
+    output.err(`astara-debug-router: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
   output.err(held ?? `no orchestrator answers at ${base}: nothing else drives this router`);
 
   // Decisions go to standard error as JSON lines; the transitions are the output.
   const logger = pino({ level: options.logLevel, base: { service: 'astara-debug-router' } }, destination(2));
   let providers;
   try {
-    providers = await startLocalProviders(options, logger);
+    // A running service has made the bridges already; without one, this run needs them.
+    providers = await startLocalProviders(options, logger, held === undefined);
   } catch (error) {
     if (error instanceof StartupError) {
       output.err(`astara-debug-router: ${error.message}`);

@@ -36,6 +36,8 @@ async function run(flags: { configFile?: string; logLevel?: string }): Promise<v
     options = await loadOptions(flags.configFile, (warning) => warnings.push(warning));
   } catch (error) {
     if (error instanceof OptionsError) {
+      // An unknown option is often the misspelling behind a problem: show both.
+      for (const warning of error.warnings) console.error(`astara-orchestrator: warning: ${warning}`);
       for (const problem of error.problems) console.error(`astara-orchestrator: ${problem}`);
       process.exit(2);
     }
@@ -46,7 +48,7 @@ async function run(flags: { configFile?: string; logLevel?: string }): Promise<v
   for (const warning of warnings) logger.warn(warning);
   let service: OrchestratorService;
   try {
-    service = await OrchestratorService.start({ ...options, logLevel: level as typeof options.logLevel }, logger);
+    service = await OrchestratorService.start(options, logger, flags.logLevel ? { logLevel: flags.logLevel as typeof options.logLevel } : {});
   } catch (error) {
     if (error instanceof StartupError) {
       console.error(`astara-orchestrator: ${error.message}`);

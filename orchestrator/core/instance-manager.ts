@@ -89,7 +89,8 @@ export class InstanceManager implements InstanceManagerApi {
   #lastSynced: InstanceState | undefined;
   /** What went wrong last (a boot, a push, a hot-plug), for the error an operator reads. */
   #failure: string | undefined;
-  readonly #bootLogged = new Set<string>();
+  /** Instances this manager booted whose first success is not logged yet (an adopted one was not booted here). */
+  readonly #bootedHere = new Set<string>();
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
 
@@ -217,8 +218,7 @@ export class InstanceManager implements InstanceManagerApi {
         return;
       }
       for (const instance of alive) {
-        if (this.#bootLogged.has(instance.id)) continue;
-        this.#bootLogged.add(instance.id);
+        if (!this.#bootedHere.delete(instance.id)) continue;
         this.#log.info({ appliance: instance.name, attempts: this.attempts }, `${this.#driver.ref.driver} booted in ${((this.#now() - instance.bootedAt) / 1000).toFixed(1)} seconds after ${this.attempts} attempts`);
       }
       this.attempts = 0;
@@ -246,7 +246,9 @@ export class InstanceManager implements InstanceManagerApi {
       for (let index = 0; this.#instances.length < this.#requiredCount(); index++) {
         const name = this.#driver.isHa ? `${this.#driver.name}_${index}` : this.#driver.name;
         if (taken.has(name)) continue;
-        this.#instances.push(await this.#bootOne(name, index));
+        const booted = await this.#bootOne(name, index);
+        this.#instances.push(booted);
+        this.#bootedHere.add(booted.id);
         this.options.metrics.boot(this.#driver.ref.driver);
       }
       this.state = BOOTING;

@@ -6,7 +6,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-explicit-any */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseResourceFile, readResourceFile, type ParseResult, type Problem } from './resource-file.js';
@@ -108,11 +108,14 @@ describe('syntax', () => {
     }
   });
 
-  test('a missing file is an empty view; an unreadable one is one problem', async () => {
+  test('an empty file is an empty view; a missing or unreadable one is one problem', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'astara-resources-'));
     try {
-      const { view } = expectView(await readResourceFile(join(directory, 'absent.yaml'), OPTIONS));
+      await writeFile(join(directory, 'empty.yaml'), '');
+      const { view } = expectView(await readResourceFile(join(directory, 'empty.yaml'), OPTIONS));
       assert.equal(view.routers.size, 0);
+      const missing = expectProblems(await readResourceFile(join(directory, 'absent.yaml'), OPTIONS));
+      assert.match(missing[0]!.message, /does not exist/);
       const problems = expectProblems(await readResourceFile(directory, OPTIONS));
       assert.equal(problems.length, 1);
       assert.equal(problems[0]!.path, '');
@@ -464,6 +467,22 @@ describe('references', () => {
   for (const [what, edit, path, message] of cases) {
     test(what, () => assertOnlyProblem(edited(edit), path, message));
   }
+
+  test('a router id must name an appliance: no colon, at most 36 characters', () => {
+    for (const id of ['router:1', 'r'.repeat(37)]) {
+      const problems = expectProblems(parse(edited((d) => (d.routers[0].id = id))));
+      const own = problems.find((p) => p.path === '/routers/0/id');
+      assert.match(own?.message ?? '', /cannot name an appliance: at most 36/, JSON.stringify(problems));
+    }
+  });
+
+  test('enable_snat: false is a warning: the appliance always translates', () => {
+    const { warnings } = expectView(parse(edited((d) => (d.routers[0].external_gateway_info.enable_snat = false))));
+    assert.deepEqual(
+      warnings.map((w) => w.path),
+      ['/routers/0/external_gateway_info/enable_snat'],
+    );
+  });
 
   test('a gateway with neither a gateway port nor external_fixed_ips is a warning', () => {
     const { view, warnings } = expectView(

@@ -47,12 +47,16 @@ const IMPLIED_MANAGEMENT_NETWORK_NAME = 'astara-management';
 /** Id of the implied management subnet. */
 const impliedManagementSubnetId = (managementNetworkId: string): string => `${managementNetworkId}-subnet`;
 
-/** The file's text; a missing file reads as empty (no resources). */
+/**
+ * The file's text. A missing file is an error, not "no resources": a mistyped
+ * path must never read as an order to delete every router (an empty file does
+ * mean no resources).
+ */
 export async function readResourceText(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('the file does not exist (an empty file means no resources)');
     throw error;
   }
 }
@@ -383,8 +387,16 @@ function readPort(c: Checks, f: Fields): PortDraft {
 }
 const PORT_KEYS = ['id', 'network_id', 'name', ...TENANT_KEYS, 'mac_address', 'fixed_ips', 'device_id', 'device_owner', 'admin_state_up'];
 
+/**
+ * A router's appliance is the namespace `ak-router-<id>`, whose agent keeps
+ * control sockets in a directory named after it: its id must make a usable
+ * namespace name and fit the socket path limit, as a UUID does.
+ */
+const ROUTER_ID = /^[A-Za-z0-9_.-]{1,36}$/;
+
 function readRouter(c: Checks, f: Fields): RouterDraft {
   const id = f.required('id', c.id);
+  if (id !== undefined && !ROUTER_ID.test(id)) c.fail(f.at('id'), `${id} cannot name an appliance: at most 36 letters, digits, '_', '.' or '-' (a UUID fits)`);
   const tenantId = f.optional('tenant_id', c.id);
   const projectId = f.optional('project_id', c.id);
   if (tenantId !== undefined && projectId !== undefined && tenantId !== projectId) c.fail(f.at('project_id'), `${projectId} differs from tenant_id ${tenantId}`);
@@ -403,11 +415,13 @@ function readRouter(c: Checks, f: Fields): RouterDraft {
       const object = c.object(value, path);
       if (!object) return undefined;
       const g = new Fields(c, path, object, ['network_id', 'external_fixed_ips', 'enable_snat']);
+      const enableSnat = g.optional('enable_snat', c.boolean);
+      if (enableSnat === false) c.warn(g.at('enable_snat'), 'false is not supported: the appliance always translates tenant traffic to its external address');
       return {
         path,
         network_id: g.required('network_id', c.id),
         external_fixed_ips: g.defaulted('external_fixed_ips', c.list(readFixedIp(c)), []),
-        enable_snat: g.optional('enable_snat', c.boolean),
+        enable_snat: enableSnat,
       };
     }),
     ha,
