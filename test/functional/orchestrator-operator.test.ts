@@ -5,6 +5,7 @@
 // the terminal UI driven in tmux, astara-debug-router and /metrics.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO, httpFrom } from '../harness/agent.js';
@@ -119,6 +120,19 @@ describe('operator tools', () => {
     const report = await ctl('workers', 'debug');
     assert.match(report, /shard/i);
     await lab.waitForLog('the workers report in the log', (l) => typeof l.msg === 'string' && l.msg.startsWith('Number of state machines in work queue'), lines);
+    await ctl('config', 'reload');
+  });
+
+  it('config reload refuses an invalid options file, names the option, and changes nothing', async () => {
+    const original = await readFile(lab.iniFile, 'utf8');
+    await writeFile(lab.iniFile, original.replace('health_check_period = 3600', 'health_check_period = -1'));
+    try {
+      const refused = await lab.ctl(['config', 'reload']);
+      assert.notEqual(refused.exitCode, 0);
+      assert.match(refused.stderr, /health_check_period/);
+    } finally {
+      await writeFile(lab.iniFile, original);
+    }
     await ctl('config', 'reload');
   });
 
