@@ -74,8 +74,11 @@ const MODE = options.quick
 // --- clean-up -----------------------------------------------------------------
 
 const labs = new Set<Topology>();
+/** Set by the first SIGINT/SIGTERM: no new lab is made after it. */
+let interrupted: NodeJS.Signals | undefined;
 
 async function withLab<T>(tenants: number, fn: (lab: Topology) => Promise<T>): Promise<T> {
+  if (interrupted) throw new Error(`interrupted (${interrupted})`);
   const lab = await benchLab(tenants);
   labs.add(lab);
   try {
@@ -86,10 +89,18 @@ async function withLab<T>(tenants: number, fn: (lab: Topology) => Promise<T>): P
   }
 }
 
+// `on`, not `once`, and later signals ignored: with no listener of ours left, execa's exit hook
+// (signal-exit) would raise the signal again and end the process in the middle of the teardown.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = signal;
     console.error(`\n${signal}: removing the benchmark namespaces`);
-    void Promise.allSettled([...[...labs].map((lab) => lab.destroy()), destroyOrchestratorLabs()]).finally(() => process.exit(130));
+    const teardown = Promise.allSettled([...[...labs].map((lab) => lab.destroy()), destroyOrchestratorLabs()]);
+    // The step under way fails once its lab goes, and its own finally blocks clean up what it was making:
+    // wait for the suite (`running`, below; signals are only handled once it runs) to end, a minute at most.
+    const settled = Promise.race([running, new Promise((resolve) => setTimeout(resolve, 60_000).unref())]);
+    void Promise.allSettled([teardown, settled]).finally(() => process.exit(130));
   });
 }
 
@@ -648,4 +659,10 @@ function growthRows(points: readonly { name: string; elements: number; ms: numbe
   row(section, 'marginal cost per element, smallest to largest', `${marginal.toFixed(2)} ms`, `<= ${(first.ms / first.elements).toFixed(2)} ms (average at ${first.name})`, ratio(marginal / (first.ms / first.elements)), 'info', marginal, 'ms');
 }
 
-await main();
+const running = main();
+try {
+  await running;
+} catch (error) {
+  // After a signal the failure is the interruption's: the handler finishes the teardown and exits.
+  if (!interrupted) throw error;
+}
