@@ -192,6 +192,14 @@ describe('operator tools', () => {
     await ctl('router', 'manage', router.routerId);
   });
 
+  it('ssh runs a command inside the appliance: its network, mount and UTS namespaces', async () => {
+    const result = await lab.ctl(['ssh', router.routerId, 'sh', '-c', 'hostname; ip -o link show eth0']);
+    assert.equal(result.exitCode, 0, result.stderr);
+    const [hostname, link] = result.stdout.split('\n');
+    assert.equal(hostname, `ak-${router.tenantId}`, 'the host name the agent set, not the host\'s');
+    assert.match(link ?? '', /eth0/);
+  });
+
   it('exposes Prometheus metrics', async () => {
     const metrics = await lab.api('GET', '/metrics');
     assert.equal(metrics.status, 200);
@@ -202,5 +210,16 @@ describe('operator tools', () => {
     assert.match(metrics.body, /^astara_orchestrator_poll_duration_seconds_count\{alive="true"\} [1-9]/m);
     assert.match(metrics.body, /^astara_orchestrator_queue_length\{shard="0"\} 0$/m);
     assert.match(metrics.body, /^astara_orchestrator_process_resident_memory_bytes [1-9]/m);
+  });
+
+  it('with stop_appliances_on_exit, stopping the orchestrator stops every appliance and removes its bridges', async () => {
+    const original = await readFile(lab.iniFile, 'utf8');
+    await writeFile(lab.iniFile, original.replace('[local]\n', '[local]\nstop_appliances_on_exit = true\n'));
+    await lab.stop();
+    await lab.start();
+    await lab.waitConfigured(router.routerId);
+    await lab.stop();
+    assert.ok(!(await lab.namespaces()).includes(`ak-router-${router.routerId}`), 'the appliance is gone');
+    assert.deepEqual(await lab.hostLinks('brq'), [], 'the bridges are gone');
   });
 });
