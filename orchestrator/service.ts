@@ -134,7 +134,7 @@ export class OrchestratorService {
     const options = this.#options;
     const logger = this.#logger;
 
-    const metadata = new LocalMetadata(() => this.#watcher.current!, (address) => this.dispatcher.applianceAddresses().get(address), logger);
+    const metadata = new LocalMetadata(() => this.#watcher.current!, (address) => this.dispatcher.resourceAt(address), logger);
     this.#metadataServer = createMetadataServer({ backend: metadata, logger });
     await listen(this.#metadataServer, options.local.managementAddress, options.astaraMetadataPort);
 

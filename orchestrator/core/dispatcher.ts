@@ -340,15 +340,14 @@ export class Dispatcher implements OrchestratorControl {
     }
   }
 
-  /** The management addresses of every appliance, with the resource each one serves. */
-  applianceAddresses(): Map<string, string> {
-    const result = new Map<string, string>();
+  /** The resource whose appliance has `address` on the management network (the metadata service asks, per guest request). */
+  resourceAt(address: string): string | undefined {
     for (const entry of this.#entries()) {
       for (const instance of entry.instance.instances) {
-        for (const ip of instance.managementPort?.fixed_ips ?? []) result.set(ip.ip_address, entry.ref.id);
+        if (instance.managementPort?.fixed_ips.some((ip) => ip.ip_address === address)) return entry.ref.id;
       }
     }
-    return result;
+    return undefined;
   }
 
   // --- operator commands (the original's _dispatch_command) -------------------
