@@ -422,22 +422,6 @@ export class Automaton {
   }
 }
 
-/** The states by name, for tests and tools that print transitions. */
-export const STATE_NAMES = [
-  'CalcAction',
-  'PushUpdate',
-  'ClearError',
-  'Alive',
-  'CreateInstance',
-  'CheckBoot',
-  'ReplugInstance',
-  'StopInstance',
-  'RebuildInstance',
-  'ConfigureInstance',
-  'ReadStats',
-  'Exit',
-] as const;
-
 /** For unit tests of single states: the parameters a state is built with. */
 export function stateParams(options: AutomatonOptions, queue: string[] = []): Params {
   return { options, instance: options.instance, queue, log: options.log, retryDelayMs: 0 };

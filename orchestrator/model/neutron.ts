@@ -40,7 +40,6 @@ export interface NeutronSubnet {
 
 export const ROUTER_INTERFACE_OWNER = 'network:router_interface';
 export const ROUTER_GATEWAY_OWNER = 'network:router_gateway';
-export const HA_ROUTER_INTERFACE_OWNER = 'network:ha_router_replicated_interface';
 
 export interface NeutronPort {
   readonly id: string;

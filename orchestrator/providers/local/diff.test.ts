@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
 import type { Event } from '../../core/events.js';
-import { diffViews, networksChanged, routerInputs } from './diff.js';
+import { diffViews, routerInputs } from './diff.js';
 import { parseResourceFile } from './resource-file.js';
 import type { ResourceView } from './view.js';
 
@@ -186,59 +186,5 @@ describe('routerInputs', () => {
     assert.match(inputs, /fa:16:3e:00:0a:10/);
     assert.match(inputs, /192\.0\.2\.50/);
     assert.doesNotMatch(inputs, /fa:16:3e:00:0c:10/);
-  });
-});
-
-describe('networksChanged', () => {
-  const base = viewOf(baseDocument());
-  const edited = (edit: (d: any) => void) => {
-    const document = baseDocument();
-    edit(document);
-    return viewOf(document);
-  };
-
-  test('is true at first and false for the same networks', () => {
-    assert.equal(networksChanged(undefined, base), true);
-    assert.equal(networksChanged(base, viewOf(baseDocument())), false);
-  });
-
-  test('is true when a network is added or removed or its MTU changes', () => {
-    assert.equal(
-      networksChanged(
-        base,
-        edited((d) => d.networks.push({ id: 'net-d' })),
-      ),
-      true,
-    );
-    assert.equal(
-      networksChanged(
-        base,
-        edited((d) => {
-          d.networks.splice(3, 1);
-          d.subnets.splice(3, 1);
-        }),
-      ),
-      true,
-    );
-    assert.equal(
-      networksChanged(
-        base,
-        edited((d) => (d.networks[1].mtu = 1400)),
-      ),
-      true,
-    );
-  });
-
-  test('is false for changes that are not about networks', () => {
-    assert.equal(
-      networksChanged(
-        base,
-        edited((d) => {
-          d.networks[1].name = 'renamed';
-          d.ports[2].mac_address = 'fa:16:3e:00:0a:11';
-        }),
-      ),
-      false,
-    );
   });
 });

@@ -59,13 +59,3 @@ export function diffViews(before: ResourceView | undefined, after: ResourceView)
   }
   return events;
 }
-
-/** Whether the networks (ids and MTUs) differ, so the bridges need a sync. */
-export function networksChanged(before: ResourceView | undefined, after: ResourceView): boolean {
-  const summary = (view: ResourceView) =>
-    [...view.networks.values()]
-      .map((network) => `${network.id} ${network.mtu ?? ''}`)
-      .sort()
-      .join('\n');
-  return !before || summary(before) !== summary(after);
-}
