@@ -2,7 +2,7 @@
 // hostname, interfaces and addresses, routes, firewall, DHCP, routing daemon,
 // metadata proxy, ARP, then services.
 import type { Logger } from 'pino';
-import type { Subsystem } from '../engine/engine.js';
+import type { AnySubsystem } from '../engine/subsystem.js';
 import type { InterfaceNames } from '../host/interfaces.js';
 import type { Daemon, DaemonStatus } from '../host/supervisor.js';
 import { createArpSubsystem } from './arp/index.js';
@@ -43,7 +43,7 @@ export interface DriverEnvironment {
   readonly apiPort?: number;
 }
 
-export function createSubsystems(env: DriverEnvironment): Subsystem[] {
+export function createSubsystems(env: DriverEnvironment): AnySubsystem[] {
   return [
     createHostnameSubsystem(env),
     createSysctlSubsystem(env),

@@ -1,45 +1,16 @@
-// The apply engine: one PUT is one transaction (spec section 5). Subsystems
-// are applied in dependency order; each returns an undo step, and on any
-// failure the undo steps of every subsystem already touched run in reverse so
-// the host ends as it was. Applies are serialised: a PUT waits for the one
-// before it, and none interleave.
+// The apply engine: one PUT is one transaction (spec section 5). Every
+// subsystem (the contract is subsystem.ts) is rendered and checked before
+// anything is touched; then they are applied in dependency order, each
+// returning an undo step, and on any failure the undo steps of every
+// subsystem already applied run in reverse so the host ends as it was.
+// Applies are serialised: a PUT waits for the one before it.
 import type { Logger } from 'pino';
 import type { ConfigModel } from '../../contract/index.js';
 import type { CommandRunner } from '../host/exec.js';
 import { StateStore, type PersistedState } from './store.js';
+import type { AnySubsystem, ApplyContext, FirewallContribution, FirewallRenderHost, RenderHost } from './subsystem.js';
 
-export interface SubsystemContext {
-  readonly runner: CommandRunner;
-  readonly logger: Logger;
-  /** Memory this subsystem persisted with the last applied document. */
-  readonly memory: unknown;
-}
-
-export interface SubsystemOutcome {
-  readonly changed: boolean;
-  /** Restores what the host had before this apply; run only on failure of a later step. */
-  readonly undo?: () => Promise<void>;
-  /** New memory to persist with the document (for example routes the agent added). */
-  readonly memory?: unknown;
-}
-
-/** Host facts a renderer may use: the real interface name behind each generic one. */
-export interface RenderHost {
-  realName(generic: string): string;
-}
-
-/** One subsystem (interfaces, routes, firewall, DHCP, ...): verify, generate, apply. */
-export interface Subsystem<Desired = unknown> {
-  readonly name: string;
-  /** Pure: the desired state for a model. Throws nothing for a valid model. */
-  render(model: ConfigModel, host: RenderHost): Desired;
-  /** The daemon's own checker on the rendered config; throw to reject (422). */
-  check?(desired: Desired, context: SubsystemContext): Promise<void>;
-  /** Make the host match `desired`, changing only what differs. */
-  apply(desired: Desired, context: SubsystemContext): Promise<SubsystemOutcome>;
-  /** Stop what this subsystem runs (supervised daemons) when the agent stops. */
-  stop?(): Promise<void>;
-}
+export type { Applied, ApplyContext, CheckContext, RenderHost, Subsystem } from './subsystem.js';
 
 export interface StepReport {
   readonly subsystem: string;
@@ -91,6 +62,7 @@ export class ApplyFailedError extends Error {
 export class ApplyEngine {
   readonly #store: StateStore;
   #current: AppliedState | undefined;
+  /** Every subsystem's memory by its key: what the host holds that the agent owns. */
   #memory: Record<string, unknown> = {};
   #lastReport: ApplyReport | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -99,12 +71,14 @@ export class ApplyEngine {
 
   constructor(
     stateDir: string,
-    private readonly subsystems: readonly Subsystem[],
+    private readonly subsystems: readonly AnySubsystem[],
     private readonly runner: CommandRunner,
     private readonly logger: Logger,
     private readonly host: RenderHost,
   ) {
     this.#store = new StateStore(stateDir);
+    const keys = subsystems.flatMap((s) => (s.memory ? [s.memory.key] : []));
+    if (new Set(keys).size !== keys.length) throw new Error(`two subsystems share a memory key: ${keys.join(', ')}`);
   }
 
   get current(): AppliedState | undefined {
@@ -124,10 +98,14 @@ export class ApplyEngine {
     this.#reportListeners.push(listener);
   }
 
-  /** The persisted state, read at start-up (validated by the caller before re-applying). */
+  /**
+   * The persisted state, read at start-up (validated by the caller before
+   * re-applying). The memory is the write-ahead record when an apply was
+   * interrupted: it names everything that apply may have left.
+   */
   async loadPersisted(): Promise<PersistedState | undefined> {
     const state = await this.#store.load();
-    if (state) this.#memory = state.subsystems ?? {};
+    this.#memory = (await this.#store.loadOwnership()) ?? state?.subsystems ?? {};
     return state;
   }
 
@@ -147,6 +125,8 @@ export class ApplyEngine {
     const started = performance.now();
     const steps: StepReport[] = [];
     const undos: { name: string; undo: () => Promise<void> }[] = [];
+    // A working copy: what remember() and each apply add, kept (as a superset of
+    // what the host may hold) even when the apply fails.
     const memory: Record<string, unknown> = { ...this.#memory };
     this.runner.setRecording(true);
     this.#applyCount++;
@@ -166,35 +146,18 @@ export class ApplyEngine {
       return report;
     };
 
-    // Verify and generate for every subsystem before touching anything. The
-    // checkers (each a process or two: a throwaway namespace, dnsmasq --test,
-    // bird -p) only read and write their own candidate files, so they run
-    // side by side; a failure is reported for the first subsystem in order.
-    const host = this.host;
-    const rendered = new Map<Subsystem, unknown>();
-    for (const subsystem of this.subsystems) rendered.set(subsystem, subsystem.render(model, host));
-    const checks = await Promise.allSettled(
-      this.subsystems.map(async (subsystem) => {
-        await subsystem.check?.(rendered.get(subsystem), this.#context(subsystem, memory));
-      }),
-    );
-    const refused = checks.findIndex((c) => c.status === 'rejected');
-    if (refused >= 0) {
-      const subsystem = this.subsystems[refused]!;
-      const error = (checks[refused] as PromiseRejectedResult).reason as unknown;
-      finish({ ok: false, failed_step: `${subsystem.name}:check`, error: messageOf(error) });
-      throw error instanceof CheckFailedError ? error : new CheckFailedError(subsystem.name, messageOf(error));
-    }
-    this.runner.takeRecords();
-
-    let step = '';
+    let step = 'render';
     try {
+      const rendered = this.#render(model, (name) => (step = `${name}:render`));
+      step = 'check';
+      await this.#check(rendered, memory, finish);
+      this.runner.takeRecords();
       for (const subsystem of this.subsystems) {
         step = subsystem.name;
         const stepStarted = performance.now();
         const outcome = await subsystem.apply(rendered.get(subsystem), this.#context(subsystem, memory));
         if (outcome.undo) undos.push({ name: subsystem.name, undo: outcome.undo });
-        if (outcome.memory !== undefined) memory[subsystem.name] = outcome.memory;
+        if (subsystem.memory && outcome.memory !== undefined) memory[subsystem.memory.key] = outcome.memory;
         steps.push(this.#step(subsystem.name, outcome.changed, stepStarted));
       }
       step = 'persist';
@@ -206,6 +169,7 @@ export class ApplyEngine {
       this.#memory = memory;
       return finish({ ok: true });
     } catch (error) {
+      if (error instanceof CheckFailedError) throw error;
       this.logger.error({ err: error, step }, 'apply failed; rolling back');
       let rolledBack = true;
       for (const { name, undo } of undos.reverse()) {
@@ -216,9 +180,52 @@ export class ApplyEngine {
           this.logger.error({ err: undoError, subsystem: name }, 'rollback step failed');
         }
       }
+      // What was remembered stays: it may name host state an undo could not take back.
+      this.#memory = memory;
       const report = finish({ ok: false, failed_step: step, error: messageOf(error), rolled_back: rolledBack });
       throw new ApplyFailedError(report, `${step}: ${messageOf(error)}`);
     }
+  }
+
+  /** Every subsystem's desired state; the firewall last, with what the others need from it. */
+  #render(model: ConfigModel, onStep: (name: string) => void): Map<AnySubsystem, unknown> {
+    const rendered = new Map<AnySubsystem, unknown>();
+    const contributions: FirewallContribution[] = [];
+    const host: FirewallRenderHost = { realName: (generic) => this.host.realName(generic), contributions };
+    const ordered = [...this.subsystems.filter((s) => !s.collectsFirewall), ...this.subsystems.filter((s) => s.collectsFirewall)];
+    for (const subsystem of ordered) {
+      onStep(subsystem.name);
+      const desired: unknown = subsystem.render(model, host);
+      rendered.set(subsystem, desired);
+      const rules = subsystem.firewall?.(desired);
+      if (rules && rules.length > 0) contributions.push({ subsystem: subsystem.name, rules });
+    }
+    return rendered;
+  }
+
+  /**
+   * Every subsystem's checker, before anything is touched. The checkers (each
+   * a process or two: a throwaway namespace, dnsmasq --test, bird -p) only
+   * read and write their own candidate files, so they run side by side; a
+   * refusal is reported for the first subsystem in order.
+   */
+  async #check(rendered: Map<AnySubsystem, unknown>, memory: Record<string, unknown>, finish: (extra: Partial<ApplyReport>) => ApplyReport): Promise<void> {
+    const checks = await Promise.allSettled(
+      this.subsystems.map(async (subsystem) => {
+        const { runner, logger } = this.#context(subsystem, memory);
+        await subsystem.check?.(rendered.get(subsystem), { runner, logger });
+      }),
+    );
+    const refused = checks.findIndex((c) => c.status === 'rejected');
+    if (refused < 0) return;
+    const subsystem = this.subsystems[refused]!;
+    const error = (checks[refused] as PromiseRejectedResult).reason as unknown;
+    if (!(error instanceof CheckFailedError) && isHostFailure(error)) {
+      // Not the document's fault: the host could not run the check (a full disk, a missing binary).
+      throw new Error(`${subsystem.name} check could not run: ${messageOf(error)}`);
+    }
+    finish({ ok: false, failed_step: `${subsystem.name}:check`, error: messageOf(error) });
+    throw error instanceof CheckFailedError ? error : new CheckFailedError(subsystem.name, messageOf(error));
   }
 
   /** Stop every supervised daemon; called once when the agent stops. */
@@ -233,14 +240,30 @@ export class ApplyEngine {
     }
   }
 
-  #context(subsystem: Subsystem, memory: Record<string, unknown>): SubsystemContext {
-    return { runner: this.runner, logger: this.logger.child({ subsystem: subsystem.name }), memory: memory[subsystem.name] };
+  #context(subsystem: AnySubsystem, memory: Record<string, unknown>): ApplyContext<unknown> {
+    const spec = subsystem.memory;
+    return {
+      runner: this.runner,
+      logger: this.logger.child({ subsystem: subsystem.name }),
+      memory: spec ? spec.parse(memory[spec.key]) : undefined,
+      remember: async (value: unknown) => {
+        if (!spec) throw new Error(`${subsystem.name} has no memory to remember with`);
+        memory[spec.key] = value;
+        await this.#store.saveOwnership(memory);
+      },
+    };
   }
 
   #step(name: string, changed: boolean, started: number): StepReport {
     const commands = this.runner.takeRecords().filter((r) => r.mutating).length;
     return { subsystem: name, changed, commands, duration_ms: round(performance.now() - started) };
   }
+}
+
+/** Errors of the host itself (the file system, a command that cannot start), as opposed to a refusal of the content. */
+function isHostFailure(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && ['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EACCES', 'EPERM', 'ENOENT', 'EMFILE', 'ENFILE'].includes(code);
 }
 
 function round(ms: number): number {

@@ -48,16 +48,34 @@ export interface PersistedState {
 
 export class StateStore {
   readonly path: string;
+  /** The write-ahead record of ownership: written before an apply takes it, removed once the apply is persisted. */
+  readonly ownershipPath: string;
 
   constructor(readonly stateDir: string) {
     this.path = join(stateDir, 'applied.json');
+    this.ownershipPath = join(stateDir, 'ownership.json');
   }
 
   load(): Promise<PersistedState | undefined> {
     return readJsonIfExists<PersistedState>(this.path);
   }
 
-  save(state: PersistedState): Promise<void> {
-    return writeFileAtomic(this.path, `${JSON.stringify(state, null, 1)}\n`);
+  /**
+   * The document and what the agent owns, then the write-ahead record is
+   * dropped: the document now carries the memory. Compact JSON: a file's size
+   * must grow with the document, not with the square of its depth.
+   */
+  async save(state: PersistedState): Promise<void> {
+    await writeFileAtomic(this.path, `${JSON.stringify(state)}\n`);
+    await rm(this.ownershipPath, { force: true });
+  }
+
+  /** Memory written ahead by an apply that did not finish, if any. */
+  loadOwnership(): Promise<Record<string, unknown> | undefined> {
+    return readJsonIfExists<Record<string, unknown>>(this.ownershipPath);
+  }
+
+  saveOwnership(memory: Record<string, unknown>): Promise<void> {
+    return writeFileAtomic(this.ownershipPath, `${JSON.stringify(memory)}\n`);
   }
 }

@@ -41,10 +41,41 @@ export interface CommandRecord {
   readonly ms: number;
 }
 
+/**
+ * How a command is actually run: a child process (the default), or, in unit
+ * tests, a fake host (test/support/fake-runner.ts).
+ */
+export type Executor = (argv: readonly string[], options: RunOptions, mutating: boolean) => Promise<CommandResult>;
+
+/** Every command's time limit unless the caller gives one. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** Run `argv` as a child process; a command killed at its time limit says so in its stderr. */
+export async function runProcess(argv: readonly string[], options: RunOptions): Promise<CommandResult> {
+  const [file, ...args] = argv;
+  if (file === undefined) throw new Error('empty command');
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const child = await execa(file, args, {
+    reject: false,
+    input: options.input ?? '',
+    timeout: timeoutMs,
+    stripFinalNewline: false,
+    env: { LC_ALL: 'C' },
+  });
+  const stderr = child.stderr ?? '';
+  return {
+    stdout: child.stdout ?? '',
+    stderr: child.timedOut ? `${stderr}${stderr && !stderr.endsWith('\n') ? '\n' : ''}killed after its time limit of ${timeoutMs / 1000} s` : stderr,
+    exitCode: child.exitCode ?? (child.failed ? 1 : 0),
+  };
+}
+
 export class CommandRunner {
   #records: CommandRecord[] = [];
   #recording = false;
   #idle: (() => void)[] = [];
+
+  constructor(private readonly execute: Executor = runProcess) {}
 
   /** Record commands (only during an apply, so that idle polling never accumulates records). */
   setRecording(on: boolean): void {
@@ -82,25 +113,13 @@ export class CommandRunner {
   }
 
   async #run(argv: readonly string[], mutating: boolean, options: RunOptions): Promise<CommandResult> {
-    const [file, ...args] = argv;
-    if (file === undefined) throw new Error('empty command');
+    if (argv.length === 0) throw new Error('empty command');
     const started = performance.now();
     // Recorded when started, so a command left running in the background
     // still counts in the report of the apply that started it.
     const record = { argv, mutating, exitCode: -1, ms: 0 };
     if (this.#recording && !options.background) this.#records.push(record);
-    const child = await execa(file, args, {
-      reject: false,
-      input: options.input ?? '',
-      timeout: options.timeoutMs ?? 60_000,
-      stripFinalNewline: false,
-      env: { LC_ALL: 'C' },
-    });
-    const result: CommandResult = {
-      stdout: child.stdout ?? '',
-      stderr: child.stderr ?? '',
-      exitCode: child.exitCode ?? (child.failed ? 1 : 0),
-    };
+    const result = await this.execute(argv, options, mutating);
     record.exitCode = result.exitCode;
     record.ms = performance.now() - started;
     if (result.exitCode !== 0 && !options.allowFailure) throw new CommandError(argv, result);

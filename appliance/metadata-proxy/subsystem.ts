@@ -1,7 +1,7 @@
 // The metadata proxy as a subsystem of the apply engine: it runs inside the
 // agent process, so applying is a map swap, not a daemon reload.
 import { isDeepStrictEqual } from 'node:util';
-import type { Subsystem } from '../engine/engine.js';
+import type { Subsystem } from '../engine/subsystem.js';
 import type { DriverEnvironment } from '../drivers/index.js';
 import { MetadataProxy } from './proxy.js';
 import { metadataProxyState, type MetadataProxyState } from './state.js';

@@ -3,7 +3,7 @@
 // tenant interfaces whose MAC contradicts an allocation.
 import type { Logger } from 'pino';
 import { parseAddress } from '../../../contract/index.js';
-import type { SubsystemOutcome } from '../../engine/engine.js';
+import type { Applied } from '../../engine/subsystem.js';
 import type { CommandRunner } from '../../host/exec.js';
 import { CONCURRENCY, mapLimited } from '../interfaces/driver.js';
 import { runForced } from '../interfaces/ip-batch.js';
@@ -31,11 +31,11 @@ export function announcementsSettled(): Promise<unknown> {
   return inFlight;
 }
 
-export async function applyArp(desired: ArpDesired, runner: CommandRunner, logger: Logger, memory: unknown): Promise<SubsystemOutcome> {
+export async function applyArp(desired: ArpDesired, runner: CommandRunner, logger: Logger, memory: ArpMemory | undefined): Promise<Applied<ArpMemory>> {
   const external = desired.external;
   const floating = external === undefined ? [] : desired.floating;
   const key = (ip: string) => `${external!} ${ip}`;
-  const before = new Set(rememberedAnnouncements(memory));
+  const before = new Set(memory?.announced ?? []);
   const announce = floating.filter((ip) => !before.has(key(ip)) || failedAnnouncements.has(key(ip)));
   // arping takes a second per address (it waits one interval before it
   // exits), and the address already works without the announcement: send
@@ -94,7 +94,8 @@ async function gratuitousArp(runner: CommandRunner, device: string, ip: string, 
   return result.exitCode === 0;
 }
 
-function rememberedAnnouncements(memory: unknown): string[] {
-  const announced = (memory as Partial<ArpMemory> | undefined)?.announced;
-  return Array.isArray(announced) ? announced.filter((a): a is string => typeof a === 'string') : [];
+/** The memory persisted by an earlier apply; anything unexpected counts as nothing announced. */
+export function parseArpMemory(value: unknown): ArpMemory | undefined {
+  const announced = (value as Partial<ArpMemory> | undefined)?.announced;
+  return Array.isArray(announced) ? { announced: announced.filter((a): a is string => typeof a === 'string') } : undefined;
 }

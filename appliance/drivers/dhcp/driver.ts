@@ -5,7 +5,7 @@
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { SubsystemOutcome } from '../../engine/engine.js';
+import type { Applied } from '../../engine/subsystem.js';
 import { writeFileAtomic } from '../../engine/store.js';
 import type { CommandRunner } from '../../host/exec.js';
 import type { DhcpDesired, DnsmasqPaths } from './render.js';
@@ -89,7 +89,7 @@ export class DnsmasqDriver {
     }
   }
 
-  async apply(desired: DhcpDesired, logger: Logger): Promise<SubsystemOutcome> {
+  async apply(desired: DhcpDesired, logger: Logger): Promise<Applied<never>> {
     const before = await this.#read();
     const wasRunning = this.daemon.running;
     const configChanged = before.config !== desired.config;

@@ -1,5 +1,5 @@
 // DHCP for tenant networks: one supervised dnsmasq (spec section 6).
-import type { Subsystem } from '../../engine/engine.js';
+import type { Subsystem } from '../../engine/subsystem.js';
 import { Daemon } from '../../host/supervisor.js';
 import type { DriverEnvironment } from '../index.js';
 import { dnsmasqArgv, dnsmasqFiles, DnsmasqDriver, type DaemonControl } from './driver.js';

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { validateDocument } from '../../../contract/index.js';
-import { CheckFailedError, type SubsystemContext } from '../../engine/engine.js';
+import { CheckFailedError } from '../../engine/engine.js';
+import type { ApplyContext } from '../../engine/subsystem.js';
 import { CommandRunner, type CommandResult, type RunOptions } from '../../host/exec.js';
 import { FirewallDriver, ownedTables, restoreFailure, type FirewallMemory } from './driver.js';
 import { renderFirewall, type FirewallRules } from './render.js';
@@ -72,8 +73,8 @@ class FakeHost extends CommandRunner {
   }
 }
 
-function context(host: FakeHost, memory?: FirewallMemory): SubsystemContext {
-  return { runner: host, logger, memory };
+function context(host: FakeHost, memory?: FirewallMemory): ApplyContext<FirewallMemory> {
+  return { runner: host, logger, memory, remember: () => Promise.resolve() };
 }
 
 describe('FirewallDriver', () => {
@@ -87,7 +88,7 @@ describe('FirewallDriver', () => {
     assert.match(host.save('iptables'), /-A astara-postrouting -o eth1 -j SNAT --to-source 192\.0\.2\.2/);
 
     host.commands.length = 0;
-    const second = await driver.apply(rules, context(host, first.memory as FirewallMemory));
+    const second = await driver.apply(rules, context(host, first.memory));
     assert.equal(second.changed, false);
     assert.deepEqual(host.changes(), []);
     assert.equal(second.undo, undefined);
@@ -103,7 +104,7 @@ describe('FirewallDriver', () => {
     const first = await driver.apply(rules, context(host));
     host.tables.ip6tables!.set('filter', '*filter\n:INPUT ACCEPT [0:0]\n');
     host.commands.length = 0;
-    const second = await driver.apply(rules, context(host, first.memory as FirewallMemory));
+    const second = await driver.apply(rules, context(host, first.memory));
     assert.deepEqual(host.changes(), ['ip6tables-restore']);
     assert.equal(second.changed, true);
     assert.match(host.save('ip6tables'), /astara-input/);

@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Family } from '../../../contract/index.js';
-import { CheckFailedError, messageOf, type SubsystemContext, type SubsystemOutcome } from '../../engine/engine.js';
+import { CheckFailedError, messageOf } from '../../engine/engine.js';
+import type { Applied, ApplyContext, CheckContext } from '../../engine/subsystem.js';
 import type { CommandResult, CommandRunner } from '../../host/exec.js';
 import { emptyTableDocument, OWNED_TABLES, restoreDocument, type FirewallRules, type TableName } from './render.js';
 
@@ -47,7 +48,7 @@ export class FirewallDriver {
    * empty network namespace (30-40 ms per family, both at once). A text proven once is
    * not proven again.
    */
-  async check(rules: FirewallRules, context: SubsystemContext): Promise<void> {
+  async check(rules: FirewallRules, context: CheckContext): Promise<void> {
     const texts = await Promise.all(FAMILIES.map((family) => this.documentText(rules, family, context.runner)));
     await Promise.all(
       FAMILIES.map(async (family, i) => {
@@ -62,8 +63,8 @@ export class FirewallDriver {
     );
   }
 
-  async apply(rules: FirewallRules, context: SubsystemContext): Promise<SubsystemOutcome> {
-    const memory: FirewallMemory = isMemory(context.memory) ? context.memory : {};
+  async apply(rules: FirewallRules, context: ApplyContext<FirewallMemory>): Promise<Applied<FirewallMemory>> {
+    const memory: FirewallMemory = context.memory ?? {};
     // The families are independent: both run at once.
     const outcomes = await Promise.allSettled(FAMILIES.map((family) => this.#applyFamily(rules, family, memory, context)));
     const undos = outcomes.flatMap((o) => (o.status === 'fulfilled' && o.value.undo ? [o.value.undo] : []));
@@ -90,7 +91,7 @@ export class FirewallDriver {
    * live tables are still exactly what that apply left (one save tells both,
    * and is what an undo restores); otherwise replaced whole, atomically.
    */
-  async #applyFamily(rules: FirewallRules, family: Family, memory: FirewallMemory, context: SubsystemContext): Promise<FamilyOutcome> {
+  async #applyFamily(rules: FirewallRules, family: Family, memory: FirewallMemory, context: ApplyContext<FirewallMemory>): Promise<FamilyOutcome> {
     const { runner } = context;
     const [text, save] = await Promise.all([this.documentText(rules, family, runner), runner.read([COMMANDS[family].save])]);
     const before = save.stdout;
@@ -203,8 +204,9 @@ async function runUndos(undos: readonly (() => Promise<void>)[], logger: Logger,
   if (rethrow && failure) throw failure;
 }
 
-function isMemory(value: unknown): value is FirewallMemory {
-  return typeof value === 'object' && value !== null;
+/** The memory persisted by an earlier apply; anything unexpected counts as none (the rules are then compared and replaced). */
+export function parseFirewallMemory(value: unknown): FirewallMemory | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
 }
 
 function sha256(text: string): string {

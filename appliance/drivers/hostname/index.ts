@@ -2,7 +2,7 @@
 // is read from /proc (no command), so an unchanged name costs nothing; the
 // agent's UTS namespace is the one changed (the whole host on a VM, the
 // agent's own namespace in the test harness).
-import type { Subsystem } from '../../engine/engine.js';
+import type { Subsystem } from '../../engine/subsystem.js';
 import type { CommandRunner } from '../../host/exec.js';
 import type { DriverEnvironment } from '../index.js';
 import { readSysctl } from '../sysctl/driver.js';

@@ -2,7 +2,7 @@
 // when any differs), then every link and address change in one `ip -batch`,
 // then connection-tracking entries of IPv4 addresses that went away.
 import type { Logger } from 'pino';
-import type { SubsystemOutcome } from '../../engine/engine.js';
+import type { Applied } from '../../engine/subsystem.js';
 import type { CommandRunner } from '../../host/exec.js';
 import { isRecreatable, readRoutes, replaceLine, routeIdentity, type LiveRoute } from '../routes/live.js';
 import { restoreSysctls, writeSysctls } from '../sysctl/driver.js';
@@ -10,7 +10,7 @@ import { runBatch, runForced, undoSteps } from './ip-batch.js';
 import { interfaceSysctls, planInterfaces, type LiveLink } from './plan.js';
 import type { InterfacesDesired } from './render.js';
 
-export async function applyInterfaces(desired: InterfacesDesired, runner: CommandRunner, logger: Logger): Promise<SubsystemOutcome> {
+export async function applyInterfaces(desired: InterfacesDesired, runner: CommandRunner, logger: Logger): Promise<Applied<never>> {
   const { stdout } = await runner.read(['ip', '-j', 'addr', 'show']);
   const plan = planInterfaces(desired, JSON.parse(stdout) as LiveLink[]);
 

@@ -1,6 +1,6 @@
 // The interfaces subsystem (spec section 6, Interfaces): render.ts says what
 // the interfaces should be, plan.ts what to change, driver.ts changes it.
-import type { Subsystem } from '../../engine/engine.js';
+import type { Subsystem } from '../../engine/subsystem.js';
 import type { DriverEnvironment } from '../index.js';
 import { applyInterfaces } from './driver.js';
 import { renderInterfaces, type InterfacesDesired } from './render.js';

@@ -8,7 +8,8 @@ import { connect } from 'node:net';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { CheckFailedError, type SubsystemContext, type SubsystemOutcome } from '../../engine/engine.js';
+import { CheckFailedError } from '../../engine/engine.js';
+import type { Applied, ApplyContext, CheckContext } from '../../engine/subsystem.js';
 import { writeFileAtomic } from '../../engine/store.js';
 import type { CommandRunner } from '../../host/exec.js';
 import { Daemon } from '../../host/supervisor.js';
@@ -68,7 +69,7 @@ export class BirdDriver {
   }
 
   /** `bird -p` on the rendered file; a file identical to the live one was accepted before. */
-  async check(desired: RoutingDesired, context: SubsystemContext): Promise<void> {
+  async check(desired: RoutingDesired, context: CheckContext): Promise<void> {
     if ((await readText(this.paths.config)) === desired.config) return;
     await mkdir(this.paths.dir, { recursive: true });
     await writeFile(this.paths.candidate, desired.config, { mode: 0o600 });
@@ -82,7 +83,7 @@ export class BirdDriver {
     }
   }
 
-  async apply(desired: RoutingDesired, context: SubsystemContext): Promise<SubsystemOutcome> {
+  async apply(desired: RoutingDesired, context: ApplyContext<never>): Promise<Applied<never>> {
     const before = await readText(this.paths.config);
     const wasRunning = this.daemon.running;
     if (before === desired.config && wasRunning) return { changed: false };

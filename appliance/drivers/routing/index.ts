@@ -1,7 +1,7 @@
 // The routing subsystem (spec section 6, "Routing"): BGP towards the external
 // gateway and router advertisements on tenant networks, by one supervised
 // BIRD 2. Decisions are explained in render.ts; the host side is driver.ts.
-import type { Subsystem } from '../../engine/engine.js';
+import type { Subsystem } from '../../engine/subsystem.js';
 import type { DriverEnvironment } from '../index.js';
 import { BirdDriver } from './driver.js';
 import { renderRouting, type RoutingDesired } from './render.js';

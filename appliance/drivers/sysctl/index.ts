@@ -1,5 +1,5 @@
 // The sysctl subsystem: forwarding on (see render.ts for what is set and why).
-import type { Subsystem } from '../../engine/engine.js';
+import type { Subsystem } from '../../engine/subsystem.js';
 import type { DriverEnvironment } from '../index.js';
 import { restoreSysctls, writeSysctls } from './driver.js';
 import { renderSysctls, type SysctlDesired } from './render.js';
