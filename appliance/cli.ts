@@ -15,7 +15,8 @@ import { readJsonIfExists } from './engine/store.js';
 import { CommandRunner } from './host/exec.js';
 import { InterfaceNames, type LiveInterface } from './host/interfaces.js';
 import { endLeftoverDaemons } from './host/supervisor.js';
-import { createSubsystems, DaemonRegistry } from './drivers/index.js';
+import { createSubsystems } from './drivers/index.js';
+import { DaemonRegistry } from './host/daemons.js';
 import { managementRecordPath, type ManagementRecord } from './management/configure.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/astara';

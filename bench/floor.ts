@@ -22,7 +22,7 @@ import { interfaceSysctls, planInterfaces, type LiveLink } from '../appliance/dr
 import { renderInterfaces } from '../appliance/drivers/interfaces/render.js';
 import { planRoutes } from '../appliance/drivers/routes/plan.js';
 import { renderRoutes } from '../appliance/drivers/routes/render.js';
-import type { LiveRoute } from '../appliance/drivers/routes/live.js';
+import type { LiveRoute } from '../appliance/host/routes.js';
 import { renderRouting } from '../appliance/drivers/routing/render.js';
 import { renderSysctls } from '../appliance/drivers/sysctl/render.js';
 import type { Phase, Plan, Step } from './plan-runner.js';

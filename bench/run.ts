@@ -37,7 +37,7 @@ import type { PlanResult } from './plan-runner.js';
 import { w1, w2, withOneAllocationChanged, withOneMoreFloatingIp, W1_TENANTS, guestV4, type Workload } from './workloads.js';
 import type { Agent } from '../test/harness/agent.js';
 import type { LiveLink } from '../appliance/drivers/interfaces/plan.js';
-import type { LiveRoute } from '../appliance/drivers/routes/live.js';
+import type { LiveRoute } from '../appliance/host/routes.js';
 
 // --- options ------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import { SharedRead } from './cache.js';
 import { sendError, sendJson } from './json.js';
 import { lockoutProblems } from './lockout.js';
 import type { GatewayProbe } from './status.js';
-import type { DaemonRegistry } from '../drivers/index.js';
+import type { DaemonRegistry } from '../host/daemons.js';
 import type { AgentMetrics } from './metrics.js';
 import type { StatsCollector } from './stats.js';
 

@@ -3,7 +3,7 @@
 // apply durations, and API requests by route and status.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ApplyReport } from '../engine/engine.js';
-import type { DaemonRegistry } from '../drivers/index.js';
+import type { DaemonRegistry } from '../host/daemons.js';
 import type { StatsCollector } from './stats.js';
 
 export class AgentMetrics {

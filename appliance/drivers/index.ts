@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { AnySubsystem } from '../engine/subsystem.js';
 import type { InterfaceNames } from '../host/interfaces.js';
-import type { Daemon, DaemonStatus } from '../host/supervisor.js';
+import type { DaemonRegistry } from '../host/daemons.js';
 import { createArpSubsystem } from './arp/index.js';
 import { createDhcpSubsystem } from './dhcp/index.js';
 import { createFirewallSubsystem } from './firewall/index.js';
@@ -13,25 +13,7 @@ import { createInterfacesSubsystem } from './interfaces/index.js';
 import { createRoutesSubsystem } from './routes/index.js';
 import { createRoutingSubsystem } from './routing/index.js';
 import { createSysctlSubsystem } from './sysctl/index.js';
-import { createMetadataSubsystem } from '../metadata-proxy/subsystem.js';
-
-/** Every daemon the agent supervises, for status reports and shutdown. */
-export class DaemonRegistry {
-  readonly #daemons = new Map<string, Daemon>();
-
-  register(daemon: Daemon): Daemon {
-    this.#daemons.set(daemon.spec.name, daemon);
-    return daemon;
-  }
-
-  get(name: string): Daemon | undefined {
-    return this.#daemons.get(name);
-  }
-
-  status(): DaemonStatus[] {
-    return [...this.#daemons.values()].map((d) => d.status());
-  }
-}
+import { createMetadataSubsystem } from './metadata/index.js';
 
 export interface DriverEnvironment {
   /** Root of everything the agent writes; each subsystem uses its own folder below it. */

@@ -197,7 +197,7 @@ export class ApplyEngine {
       onStep(subsystem.name);
       const desired: unknown = subsystem.render(model, host);
       rendered.set(subsystem, desired);
-      const rules = subsystem.firewall?.(desired);
+      const rules = subsystem.firewall?.(desired, model, host);
       if (rules && rules.length > 0) contributions.push({ subsystem: subsystem.name, rules });
     }
     return rendered;

@@ -100,8 +100,8 @@ export interface Subsystem<Desired = unknown, Memory = never> {
   /** Rendered last, with every other subsystem's firewall contribution (the firewall itself). */
   readonly collectsFirewall?: boolean;
   render(model: ConfigModel, host: FirewallRenderHost): Desired;
-  /** What this subsystem needs from the firewall for `desired`. */
-  firewall?(desired: Desired): readonly FirewallRule[];
+  /** What this subsystem needs from the firewall for `desired` (pure, like render). */
+  firewall?(desired: Desired, model: ConfigModel, host: RenderHost): readonly FirewallRule[];
   check?(desired: Desired, context: CheckContext): Promise<void>;
   apply(desired: Desired, context: ApplyContext<Memory>): Promise<Applied<Memory>>;
   stop?(): Promise<void>;

@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import { parseAddress } from '../../../contract/index.js';
 import type { Applied } from '../../engine/subsystem.js';
 import type { CommandRunner } from '../../host/exec.js';
-import { CONCURRENCY, mapLimited } from '../interfaces/driver.js';
-import { runForced } from '../interfaces/ip-batch.js';
+import { CONCURRENCY, mapLimited } from '../../host/concurrency.js';
+import { runForced } from '../../host/ip-batch.js';
 import type { ArpDesired } from './render.js';
 
 /** Persisted between applies: `<device> <address>` of every floating IP announced there. */

@@ -5,7 +5,7 @@
 import type { Subsystem } from '../../engine/subsystem.js';
 import type { CommandRunner } from '../../host/exec.js';
 import type { DriverEnvironment } from '../index.js';
-import { readSysctl } from '../sysctl/driver.js';
+import { readSysctl } from '../../host/sysctl.js';
 import { renderHostname, type HostnameDesired } from './render.js';
 
 export function createHostnameSubsystem(_env: DriverEnvironment): Subsystem<HostnameDesired> {

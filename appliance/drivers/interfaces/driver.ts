@@ -4,9 +4,10 @@
 import type { Logger } from 'pino';
 import type { Applied } from '../../engine/subsystem.js';
 import type { CommandRunner } from '../../host/exec.js';
-import { isRecreatable, readRoutes, replaceLine, routeIdentity, type LiveRoute } from '../routes/live.js';
-import { restoreSysctls, writeSysctls } from '../sysctl/driver.js';
-import { runBatch, runForced, undoSteps } from './ip-batch.js';
+import { CONCURRENCY, mapLimited } from '../../host/concurrency.js';
+import { isRecreatable, readRoutes, replaceLine, routeIdentity, type LiveRoute } from '../../host/routes.js';
+import { restoreSysctls, writeSysctls } from '../../host/sysctl.js';
+import { runBatch, runForced, undoSteps } from '../../host/ip-batch.js';
 import { interfaceSysctls, planInterfaces, type LiveLink } from './plan.js';
 import type { InterfacesDesired } from './render.js';
 
@@ -77,18 +78,3 @@ async function flushConntrack(runner: CommandRunner, addresses: readonly string[
 }
 
 /** Processes started side by side at most: enough to hide their start-up cost on a small machine. */
-export const CONCURRENCY = 8;
-
-/** `Promise.all(items.map(fn))` with at most `limit` calls in flight; results in input order. */
-export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BatchStep } from './ip-batch.js';
+import type { BatchStep } from '../../host/ip-batch.js';
 import { interfaceSysctls, planInterfaces, type LiveLink } from './plan.js';
 import type { InterfacesDesired } from './render.js';
 

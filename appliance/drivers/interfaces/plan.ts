@@ -2,7 +2,7 @@
 // lines of one `ip -batch` and the lines that undo it. Pure, so it can be
 // tested without a host.
 import { isLinkLocal, parseAddress } from '../../../contract/index.js';
-import type { BatchStep } from './ip-batch.js';
+import type { BatchStep } from '../../host/ip-batch.js';
 import type { InterfacesDesired } from './render.js';
 
 /** One address of `ip -j addr show`. */

@@ -1,7 +1,7 @@
 // Applies a routes plan in one `ip -batch`.
 import type { Applied, ApplyContext } from '../../engine/subsystem.js';
-import { runBatch, undoSteps } from '../interfaces/ip-batch.js';
-import { readRoutes } from './live.js';
+import { runBatch, undoSteps } from '../../host/ip-batch.js';
+import { readRoutes } from '../../host/routes.js';
 import { planRoutes, routeKey } from './plan.js';
 import type { RouteDesired, RoutesDesired } from './render.js';
 

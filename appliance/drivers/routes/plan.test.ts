@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BatchStep } from '../interfaces/ip-batch.js';
-import type { LiveRoute } from './live.js';
+import type { BatchStep } from '../../host/ip-batch.js';
+import type { LiveRoute } from '../../host/routes.js';
 import { planRoutes } from './plan.js';
 import type { RouteDesired, RoutesDesired } from './render.js';
 

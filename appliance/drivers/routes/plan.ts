@@ -8,8 +8,8 @@
 // and metric) holds a different route is replaced, and from then on is the
 // agent's.
 import { parseAddress } from '../../../contract/index.js';
-import type { BatchStep } from '../interfaces/ip-batch.js';
-import { defaultMetric, destinationArg, replaceLine, routeSlot, type LiveRoute } from './live.js';
+import type { BatchStep } from '../../host/ip-batch.js';
+import { defaultMetric, destinationArg, replaceLine, routeSlot, type LiveRoute } from '../../host/routes.js';
 import type { RouteDesired, RoutesDesired } from './render.js';
 
 export interface RoutesPlan {

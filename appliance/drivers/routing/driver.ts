@@ -13,7 +13,7 @@ import type { Applied, ApplyContext, CheckContext } from '../../engine/subsystem
 import { writeFileAtomic } from '../../engine/store.js';
 import type { CommandRunner } from '../../host/exec.js';
 import { Daemon } from '../../host/supervisor.js';
-import type { DaemonRegistry } from '../index.js';
+import type { DaemonRegistry } from '../../host/daemons.js';
 import type { RoutingDesired } from './render.js';
 
 export interface BirdPaths {

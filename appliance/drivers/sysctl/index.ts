@@ -1,7 +1,7 @@
 // The sysctl subsystem: forwarding on (see render.ts for what is set and why).
 import type { Subsystem } from '../../engine/subsystem.js';
 import type { DriverEnvironment } from '../index.js';
-import { restoreSysctls, writeSysctls } from './driver.js';
+import { restoreSysctls, writeSysctls } from '../../host/sysctl.js';
 import { renderSysctls, type SysctlDesired } from './render.js';
 
 export function createSysctlSubsystem(_env: DriverEnvironment): Subsystem<SysctlDesired> {

@@ -3,7 +3,7 @@
 // subsystem and by the interfaces subsystem's undo (removing an interface's
 // last address makes the kernel drop every route through it; undo puts them
 // back).
-import type { CommandRunner } from '../../host/exec.js';
+import type { CommandRunner } from './exec.js';
 
 /** One entry of `ip -j route show`, the fields the agent reads, plus the family it was read as. */
 export interface LiveRoute {

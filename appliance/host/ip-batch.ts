@@ -2,7 +2,7 @@
 // a line with the line that undoes it, so a batch that stops half-way (ip
 // stops at the first failing line) is undone exactly as far as it went.
 import type { Logger } from 'pino';
-import { CommandError, type CommandRunner } from '../../host/exec.js';
+import { CommandError, type CommandRunner } from './exec.js';
 
 export interface BatchStep {
   readonly line: string;

@@ -1,10 +1,10 @@
 // The metadata proxy as a subsystem of the apply engine: it runs inside the
 // agent process, so applying is a map swap, not a daemon reload.
 import { isDeepStrictEqual } from 'node:util';
-import type { Subsystem } from '../engine/subsystem.js';
-import type { DriverEnvironment } from '../drivers/index.js';
-import { MetadataProxy } from './proxy.js';
-import { metadataProxyState, type MetadataProxyState } from './state.js';
+import type { Subsystem } from '../../engine/subsystem.js';
+import type { DriverEnvironment } from '../index.js';
+import { MetadataProxy } from '../../metadata-proxy/proxy.js';
+import { metadataProxyState, type MetadataProxyState } from '../../metadata-proxy/state.js';
 
 export function createMetadataSubsystem(env: DriverEnvironment): Subsystem<MetadataProxyState> & { readonly proxy: MetadataProxy } {
   const proxy = new MetadataProxy({ logger: env.logger.child({ subsystem: 'metadata-proxy' }) });

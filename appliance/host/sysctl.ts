@@ -5,7 +5,7 @@
 // namespace, so `/proc/sys/net` is that namespace's.
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { CommandRunner } from '../../host/exec.js';
+import type { CommandRunner } from './exec.js';
 
 /** The current value of a `/proc/sys`-relative path, or undefined when the kernel has no such setting. */
 export async function readSysctl(path: string): Promise<string | undefined> {
