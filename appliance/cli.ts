@@ -174,20 +174,25 @@ export async function serve(options: ServeOptions): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
+/**
+ * The persisted document is the desired state at start-up: re-applied before
+ * the API answers; if that fails the engine keeps it and retries with backoff
+ * (the status says degraded meanwhile). One that no longer validates on this
+ * host (a NIC went away) cannot be applied at all: the status says so, and a
+ * new push replaces it.
+ */
 async function reapplyPersisted(engine: ApplyEngine, live: readonly LiveInterface[], logger: Logger): Promise<void> {
   const persisted = await engine.loadPersisted();
   if (!persisted) return;
   const result = validateDocument(persisted.document, { interfaces: new Map(live.map((i) => [i.generic, i.link.address ?? ''])) });
   if (!result.ok) {
     logger.error({ generation: persisted.generation, errors: result.errors }, 'the persisted configuration no longer validates on this host; waiting for a new one');
+    engine.markDegraded(`the persisted configuration (generation ${persisted.generation}) no longer validates on this host: ${result.errors.map((e) => `${e.path || '/'}: ${e.message}`).join('; ')}`);
     return;
   }
-  try {
-    const report = await engine.apply(persisted.document, result.model, persisted.generation);
-    logger.info({ generation: report.generation, duration_ms: report.duration_ms }, 're-applied the persisted configuration');
-  } catch (error) {
-    logger.error({ err: error, generation: persisted.generation }, 'could not re-apply the persisted configuration; waiting for a new one');
-  }
+  await engine.restore(persisted.document, result.model, persisted.generation, persisted.applied_at);
+  if (engine.degraded) logger.error({ generation: persisted.generation, reason: engine.degraded.reason }, 'the persisted configuration is not applied yet; retrying in the background');
+  else logger.info({ generation: persisted.generation, duration_ms: engine.lastReport?.duration_ms }, 're-applied the persisted configuration');
 }
 
 async function readTlsFiles(options: ServeOptions): Promise<TlsFiles | undefined> {

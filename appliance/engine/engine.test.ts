@@ -212,4 +212,64 @@ describe('ApplyEngine', () => {
   it('refuses two subsystems with one memory key', () => {
     assert.throws(() => engine([fake('a', [], { memoryKey: 'k' }), fake('b', [], { memoryKey: 'k' })]), /share a memory key/);
   });
+
+  describe('restore at start-up', () => {
+    it('keeps the persisted document and its generation, and the next push takes the next generation', async () => {
+      const e = engine([fake('a', [])]);
+      await e.restore(DOCUMENT, model(), 7, '2026-01-01T00:00:00.000Z');
+      assert.equal(e.current?.generation, 7);
+      assert.equal(e.degraded, undefined);
+      assert.equal((await e.apply(DOCUMENT, model())).generation, 8);
+    });
+
+    it('a failure keeps what applied (no rollback), stays the desired state, says degraded, and is retried until it holds', async () => {
+      const journal: string[] = [];
+      let failures = 1;
+      const flaky: Subsystem<string> = {
+        name: 'b',
+        render: () => 'b-desired',
+        apply() {
+          journal.push('apply b');
+          if (failures-- > 0) return Promise.reject(new Error('b not ready'));
+          return Promise.resolve({ changed: true });
+        },
+      };
+      const e = engine([fake('a', journal), flaky]);
+      await e.restore(DOCUMENT, model(), 3, '2026-01-01T00:00:00.000Z');
+      assert.equal(e.degraded?.reason, 'b: b not ready');
+      assert.equal(e.current?.generation, 3, 'the document is not forgotten');
+      assert.ok(!journal.includes('undo a'), 'what applied stays');
+      assert.equal(e.lastReport?.rolled_back, false);
+      await waitUntil(() => e.degraded === undefined);
+      assert.equal(e.current?.generation, 3);
+      assert.equal(e.lastReport?.ok, true);
+      await e.shutdown();
+    });
+
+    it('a newer document stops the retries of the persisted one', async () => {
+      let restoring = true;
+      const blocker: Subsystem<string> = {
+        name: 'b',
+        render: () => 'b',
+        apply: () => (restoring ? Promise.reject(new Error('not yet')) : Promise.resolve({ changed: true })),
+      };
+      const e = engine([blocker]);
+      await e.restore(DOCUMENT, model(), 3, '2026-01-01T00:00:00.000Z');
+      assert.ok(e.degraded);
+      restoring = false;
+      const report = await e.apply(DOCUMENT, model());
+      assert.equal(report.generation, 4);
+      assert.equal(e.degraded, undefined);
+      await e.shutdown();
+    });
+  });
 });
+
+/** Poll a condition (the restore retries on its own clock). */
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -59,9 +59,21 @@ export class ApplyFailedError extends Error {
   }
 }
 
+/** Why the host does not hold the desired document yet (a start-up re-apply that failed and is being retried). */
+export interface DegradedState {
+  readonly reason: string;
+  readonly since: string;
+  readonly attempts: number;
+}
+
+/** The longest wait between two attempts to re-apply the persisted document. */
+const MAX_RESTORE_BACKOFF_MS = 30_000;
+
 export class ApplyEngine {
   readonly #store: StateStore;
   #current: AppliedState | undefined;
+  #degraded: DegradedState | undefined;
+  #restoreTimer: NodeJS.Timeout | undefined;
   /** Every subsystem's memory by its key: what the host holds that the agent owns. */
   #memory: Record<string, unknown> = {};
   #lastReport: ApplyReport | undefined;
@@ -83,6 +95,11 @@ export class ApplyEngine {
 
   get current(): AppliedState | undefined {
     return this.#current;
+  }
+
+  /** Set while the desired document is not (yet) on the host; the status reports it. */
+  get degraded(): DegradedState | undefined {
+    return this.#degraded;
   }
 
   get lastReport(): ApplyReport | undefined {
@@ -109,22 +126,57 @@ export class ApplyEngine {
     return state;
   }
 
+  /** Apply a validated document (one transaction; the next generation). */
+  apply(document: unknown, model: ConfigModel): Promise<ApplyReport> {
+    return this.#enqueue(document, model, undefined, true);
+  }
+
   /**
-   * Apply a validated document. `generation` is given when re-applying the
-   * persisted document at start-up; otherwise the next number is used.
+   * Start-up: the persisted document is the desired state. It is applied
+   * without rolling back a failure (the host only ever gets closer to it:
+   * daemons that started keep running); if that fails it stays the desired
+   * state (answered by GET, the generation kept, the status degraded) and is
+   * tried again with backoff until it holds or a newer document replaces it.
    */
-  apply(document: unknown, model: ConfigModel, generation?: number): Promise<ApplyReport> {
-    const run = this.#queue.then(() => this.#applyNow(document, model, generation));
+  restore(document: unknown, model: ConfigModel, generation: number, appliedAt: string): Promise<void> {
+    this.#current = { generation, appliedAt, document, model };
+    return this.#attemptRestore(generation, 0);
+  }
+
+  /** The persisted document cannot be applied at all (it no longer validates on this host): say so. */
+  markDegraded(reason: string): void {
+    this.#degraded = { reason, since: new Date().toISOString(), attempts: 0 };
+  }
+
+  async #attemptRestore(generation: number, attempt: number): Promise<void> {
+    const desired = this.#current;
+    if (!desired || desired.generation !== generation) return;
+    try {
+      await this.#enqueue(desired.document, desired.model, generation, false);
+    } catch (error) {
+      // A newer document may have replaced this one meanwhile: then there is nothing to retry.
+      if (this.#current?.generation !== generation || (this.#lastReport?.ok && this.#lastReport.generation > generation)) return;
+      const delay = Math.min(1000 * 2 ** attempt, MAX_RESTORE_BACKOFF_MS);
+      this.#degraded = { reason: messageOf(error), since: this.#degraded?.since ?? new Date().toISOString(), attempts: attempt + 1 };
+      this.logger.error({ err: error, attempt: attempt + 1, retry_in_ms: delay }, 'the persisted configuration could not be re-applied; trying again');
+      this.#restoreTimer = setTimeout(() => void this.#attemptRestore(generation, attempt + 1), delay);
+      this.#restoreTimer.unref();
+    }
+  }
+
+  #enqueue(document: unknown, model: ConfigModel, generation: number | undefined, rollback: boolean): Promise<ApplyReport> {
+    const run = this.#queue.then(() => this.#applyNow(document, model, generation, rollback));
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  async #applyNow(document: unknown, model: ConfigModel, generationOverride?: number): Promise<ApplyReport> {
+  async #applyNow(document: unknown, model: ConfigModel, generationOverride: number | undefined, rollback: boolean): Promise<ApplyReport> {
     const generation = generationOverride ?? (this.#current?.generation ?? (await this.#store.load())?.generation ?? 0) + 1;
     const startedAt = new Date();
     const started = performance.now();
     const steps: StepReport[] = [];
     const undos: { name: string; undo: () => Promise<void> }[] = [];
+    const commits: (() => Promise<void>)[] = [];
     // A working copy: what remember() and each apply add, kept (as a superset of
     // what the host may hold) even when the apply fails.
     const memory: Record<string, unknown> = { ...this.#memory };
@@ -157,6 +209,7 @@ export class ApplyEngine {
         const stepStarted = performance.now();
         const outcome = await subsystem.apply(rendered.get(subsystem), this.#context(subsystem, memory));
         if (outcome.undo) undos.push({ name: subsystem.name, undo: outcome.undo });
+        if (outcome.commit) commits.push(outcome.commit);
         if (subsystem.memory && outcome.memory !== undefined) memory[subsystem.memory.key] = outcome.memory;
         steps.push(this.#step(subsystem.name, outcome.changed, stepStarted));
       }
@@ -167,12 +220,15 @@ export class ApplyEngine {
       steps.push({ subsystem: 'persist', changed: true, commands: 0, duration_ms: round(performance.now() - stepStarted) });
       this.#current = { generation, appliedAt, document, model };
       this.#memory = memory;
+      this.#degraded = undefined;
+      clearTimeout(this.#restoreTimer);
+      for (const commit of commits) await commit().catch((error: unknown) => this.logger.warn({ err: error }, 'could not drop a copy kept for undo'));
       return finish({ ok: true });
     } catch (error) {
       if (error instanceof CheckFailedError) throw error;
       this.logger.error({ err: error, step }, 'apply failed; rolling back');
-      let rolledBack = true;
-      for (const { name, undo } of undos.reverse()) {
+      let rolledBack = rollback;
+      for (const { name, undo } of rollback ? undos.reverse() : []) {
         try {
           await undo();
         } catch (undoError) {
@@ -180,6 +236,8 @@ export class ApplyEngine {
           this.logger.error({ err: undoError, subsystem: name }, 'rollback step failed');
         }
       }
+      // Without a rollback the changes stay: so do their files.
+      if (!rollback) for (const commit of commits) await commit().catch(() => undefined);
       // What was remembered stays: it may name host state an undo could not take back.
       this.#memory = memory;
       const report = finish({ ok: false, failed_step: step, error: messageOf(error), rolled_back: rolledBack });
@@ -230,6 +288,7 @@ export class ApplyEngine {
 
   /** Stop every supervised daemon; called once when the agent stops. */
   async shutdown(): Promise<void> {
+    clearTimeout(this.#restoreTimer);
     await this.#queue;
     for (const subsystem of [...this.subsystems].reverse()) {
       try {

@@ -1,23 +1,24 @@
 // Durable state of the agent under its state directory. Every file is replaced
 // atomically (write a temporary file, fsync it, rename it over the old one,
 // fsync the directory), so a crash leaves either the old or the new version.
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.tmp-${process.pid}`;
-  const handle = await open(temporary, 'w', 0o600);
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    const handle = await open(temporary, 'w', 0o600);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temporary, path);
   } catch (error) {
-    await rm(temporary, { force: true });
+    // A write that failed (a full disk) leaves no temporary file to keep the disk full.
+    await rm(temporary, { force: true }).catch(() => undefined);
     throw error;
   }
   const directory = await open(dirname(path), 'r');
@@ -26,6 +27,41 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   } finally {
     await directory.close();
   }
+}
+
+/** What replacing a file left: how to put the old one back, and how to forget it once the change is kept. */
+export interface FileReplacement {
+  /** Put the previous content back (or remove the file if there was none): needs no free space. */
+  undo(): Promise<void>;
+  /** The change is kept: drop the copy of the previous content. */
+  commit(): Promise<void>;
+}
+
+/**
+ * Replace a file atomically, keeping its previous content as a hard link, so
+ * that undoing the change is a rename and needs no free space: a rollback on
+ * a full disk restores every file.
+ */
+export async function replaceFile(path: string, data: string): Promise<FileReplacement> {
+  const previous = `${path}.prev-${process.pid}`;
+  await rm(previous, { force: true });
+  let hadPrevious = true;
+  try {
+    await link(path, previous);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    hadPrevious = false;
+  }
+  try {
+    await writeFileAtomic(path, data);
+  } catch (error) {
+    await rm(previous, { force: true });
+    throw error;
+  }
+  return {
+    undo: () => (hadPrevious ? rename(previous, path) : rm(path, { force: true })),
+    commit: () => rm(previous, { force: true }),
+  };
 }
 
 export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {

@@ -92,6 +92,8 @@ export interface Applied<Memory> {
   readonly undo?: () => Promise<void>;
   /** What the subsystem owns now, persisted with the document. */
   readonly memory?: Memory;
+  /** Called once the whole apply is persisted: drop what `undo` would have needed (copies of replaced files). */
+  readonly commit?: () => Promise<void>;
 }
 
 export interface Subsystem<Desired = unknown, Memory = never> {

@@ -30,3 +30,13 @@ describe('CommandRunner', () => {
     assert.deepEqual(order, ['ended', 'answered', 'idle']);
   });
 });
+
+describe('runProcess', () => {
+  it('says when a command was killed at its time limit', async () => {
+    const runner = new CommandRunner();
+    const result = await runner.read(['sleep', '5'], { timeoutMs: 100, allowFailure: true });
+    assert.notEqual(result.exitCode, 0);
+    assert.match(result.stderr, /killed after its time limit of 0\.1 s/);
+    await assert.rejects(runner.read(['sleep', '5'], { timeoutMs: 100 }), /killed after its time limit/);
+  });
+});

@@ -50,12 +50,16 @@ export type Executor = (argv: readonly string[], options: RunOptions, mutating: 
 /** Every command's time limit unless the caller gives one. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
-/** Run `argv` as a child process; a command killed at its time limit says so in its stderr. */
+/**
+ * Run `argv` as a child process that the kernel kills if the agent dies
+ * (`setpriv --pdeathsig`): a command of a killed agent must never go on
+ * changing the host while the next agent applies. A command killed at its
+ * time limit says so in its stderr.
+ */
 export async function runProcess(argv: readonly string[], options: RunOptions): Promise<CommandResult> {
-  const [file, ...args] = argv;
-  if (file === undefined) throw new Error('empty command');
+  if (argv.length === 0) throw new Error('empty command');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const child = await execa(file, args, {
+  const child = await execa('setpriv', ['--pdeathsig', 'KILL', '--', ...argv], {
     reject: false,
     input: options.input ?? '',
     timeout: timeoutMs,
