@@ -84,6 +84,17 @@ describe('ApplianceClient.status', () => {
     }
   });
 
+  it('an agent that says it is degraded holds no generation: it is to be configured again', async () => {
+    const agent = await fakeAgent(json(200, { generation: 7, degraded: { reason: 'dnsmasq failed', since: 'x', attempts: 2 } }));
+    const c = client();
+    try {
+      assert.deepEqual(await c.status('127.0.0.1', agent.port), { generation: undefined });
+    } finally {
+      await c.close();
+      await agent.close();
+    }
+  });
+
   it('answers with an unknown generation when the agent gives none', async () => {
     const agent = await fakeAgent(json(200, { version: 'old' }));
     const c = client();

@@ -136,7 +136,10 @@ export class ApplianceClient {
     const body = parseJson(answer.body);
     if (body === undefined) return undefined;
     const generation = isRecord(body) ? body.generation : undefined;
-    return { generation: typeof generation === 'number' && Number.isInteger(generation) && generation >= 0 ? generation : undefined };
+    // An agent still re-applying its persisted document after a failure
+    // (`degraded`) does not hold it yet, whatever its generation says.
+    const degraded = isRecord(body) && body.degraded !== undefined && body.degraded !== null;
+    return { generation: !degraded && typeof generation === 'number' && Number.isInteger(generation) && generation >= 0 ? generation : undefined };
   }
 
   /** The appliance's interfaces (`geN` names and MACs). */
