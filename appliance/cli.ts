@@ -5,13 +5,13 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino, type Logger } from 'pino';
-import { parseAddress, unwrapDocument, validateDocument } from '../contract/index.js';
+import { DEFAULT_API_PORT, DEFAULT_STATE_DIR, parseAddress, unwrapDocument, validateDocument } from '../contract/index.js';
 import { createApp } from './api/app.js';
 import { GatewayProbe } from './api/status.js';
 import { AgentMetrics } from './api/metrics.js';
 import { StatsCollector } from './api/stats.js';
 import { ApplyEngine, messageOf } from './engine/engine.js';
-import { readJsonIfExists } from './engine/store.js';
+import { readJsonIfExists, sweepLeftovers } from './engine/store.js';
 import { CommandRunner } from './host/exec.js';
 import { InterfaceNames, type LiveInterface } from './host/interfaces.js';
 import { endLeftoverDaemons } from './host/supervisor.js';
@@ -19,8 +19,6 @@ import { createSubsystems } from './drivers/index.js';
 import { DaemonRegistry } from './host/daemons.js';
 import { managementRecordPath, type ManagementRecord } from './management/configure.js';
 
-export const DEFAULT_STATE_DIR = '/var/lib/astara';
-export const DEFAULT_PORT = 5000;
 
 export function agentVersion(): string {
   try {
@@ -70,7 +68,7 @@ export function buildProgram(): Command {
     .command('serve')
     .description('run the agent: re-apply the persisted configuration, then serve the v1 REST API')
     .option('--listen <address>', 'address to listen on (repeatable; IPv4 or IPv6). Default: the management address recorded by astara-configure-management', collectAddress, [])
-    .addOption(new Option('--port <n>', 'TCP port of the API').default(DEFAULT_PORT).argParser(parsePort))
+    .addOption(new Option('--port <n>', 'TCP port of the API').default(DEFAULT_API_PORT).argParser(parsePort))
     .option('--state-dir <dir>', 'directory for everything the agent writes (documents, daemon configs, leases)', DEFAULT_STATE_DIR)
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM); needs --tls-key and --tls-client-ca')
@@ -141,6 +139,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     },
   });
   await endLeftoverDaemons(options.stateDir, logger);
+  const swept = await sweepLeftovers(options.stateDir);
+  if (swept.length > 0) logger.info({ files: swept }, 'removed what a killed agent left being written');
   const stats = new StatsCollector(runner, interfaces);
   const metrics = new AgentMetrics(stats, daemons, () => engine.current?.generation ?? 0);
   engine.onReport((report) => metrics.applied(report));

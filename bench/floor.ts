@@ -13,10 +13,17 @@
 //   address, route, sysctl, chain and rule (`iptables -A`), daemons
 //   (re)started on the push.
 import { join } from 'node:path';
-import { validateDocument, type ConfigModel } from '../contract/index.js';
+import { DEFAULT_API_PORT, validateDocument, type ConfigModel } from '../contract/index.js';
 import type { RenderHost } from '../appliance/engine/engine.js';
+import type { FirewallContribution } from '../appliance/engine/subsystem.js';
+import { dhcpFirewall } from '../appliance/drivers/dhcp/firewall.js';
 import { renderDhcp } from '../appliance/drivers/dhcp/render.js';
-import { DEFAULT_API_PORT, renderFirewall, restoreDocument, type FamilyRules } from '../appliance/drivers/firewall/render.js';
+import { renderFirewall, restoreDocument, type FamilyRules } from '../appliance/drivers/firewall/render.js';
+import { haFirewall } from '../appliance/drivers/ha/firewall.js';
+import { metadataFirewall } from '../appliance/drivers/metadata/firewall.js';
+import { metadataProxyState } from '../appliance/metadata-proxy/state.js';
+import { routingFirewall } from '../appliance/drivers/routing/firewall.js';
+import { vpnFirewall } from '../appliance/drivers/vpn/firewall.js';
 import { renderHostname } from '../appliance/drivers/hostname/render.js';
 import { interfaceSysctls, planInterfaces, type LiveLink } from '../appliance/drivers/interfaces/plan.js';
 import { renderInterfaces } from '../appliance/drivers/interfaces/render.js';
@@ -62,11 +69,22 @@ export function renderWork(doc: unknown, live: LiveState, dir: string, checksumF
     sysctls: { ...renderSysctls(model), ...interfaceSysctls(interfaces) },
     addressLines: planInterfaces(interfaces, live.links).steps.map((s) => s.line),
     routeLines: planRoutes(renderRoutes(model, BENCH_HOST), live.routes, []).steps.map((s) => s.line),
-    firewall: renderFirewall(model, BENCH_HOST, { apiPort: DEFAULT_API_PORT }),
+    firewall: renderFirewall(model, { ...BENCH_HOST, contributions: firewallContributions(model) }, { apiPort: DEFAULT_API_PORT }),
     checksumFill,
     dhcp: renderDhcp(model, BENCH_HOST, dnsmasqPaths(dir)),
     bird: renderRouting(model, BENCH_HOST).config,
   };
+}
+
+/** What the other subsystems contribute to the firewall, as the engine gathers it from their `firewall()`. */
+function firewallContributions(model: ConfigModel): FirewallContribution[] {
+  return [
+    { subsystem: 'dhcp', rules: dhcpFirewall(model, BENCH_HOST) },
+    { subsystem: 'routing', rules: routingFirewall(renderRouting(model, BENCH_HOST).plan, model, BENCH_HOST) },
+    { subsystem: 'metadata-proxy', rules: metadataFirewall(metadataProxyState(model), BENCH_HOST) },
+    { subsystem: 'vpn', rules: vpnFirewall(model.vpn) },
+    { subsystem: 'ha', rules: haFirewall(model.ha) },
+  ];
 }
 
 function dnsmasqPaths(dir: string) {

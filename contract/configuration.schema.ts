@@ -97,7 +97,7 @@ export const configurationSchema = {
         "anyOf": [
          {
           "type": "string",
-          "pattern": "^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}$",
+          "pattern": "^[0-9A-Fa-f][02468AaCcEe](?::[0-9A-Fa-f]{2}){5}$",
           "description": "MAC address"
          },
          {
@@ -262,7 +262,7 @@ export const configurationSchema = {
        "properties": {
         "mac_address": {
          "type": "string",
-         "pattern": "^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}$",
+         "pattern": "^[0-9A-Fa-f][02468AaCcEe](?::[0-9A-Fa-f]{2}){5}$",
          "description": "MAC address"
         },
         "ip_addresses": {
@@ -299,7 +299,7 @@ export const configurationSchema = {
        "properties": {
         "mac_address": {
          "type": "string",
-         "pattern": "^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}$",
+         "pattern": "^[0-9A-Fa-f][02468AaCcEe](?::[0-9A-Fa-f]{2}){5}$",
          "description": "MAC address"
         },
         "ip_addresses": {

@@ -4,6 +4,9 @@
 // Types only: the TypeBox source (contract/schema.ts) is for building; at run
 // time validation uses the generated plain schema.
 export type * from './schema.js';
+export * from './defaults.js';
+export * from './limits.js';
+export * from './hostname.js';
 export * from './model.js';
 export * from './ip.js';
 export * from './validate.js';

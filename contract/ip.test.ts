@@ -7,11 +7,16 @@ import {
   canonicalAddress,
   contains,
   isLinkLocal,
+  isNetworkOrBroadcast,
+  isSelfAddress,
   isUniqueLocal,
+  lastAddress,
   networkAddress,
   overlaps,
   parseAddress,
   parseCidr,
+  PrefixSet,
+  prefixSortKey,
   type ParsedAddress,
   type ParsedCidr,
 } from './ip.js';
@@ -212,5 +217,68 @@ describe('address classes', () => {
     assert.equal(canonicalAddress('198.51.100.1'), '198.51.100.1');
     assert.equal(canonicalAddress('not-an-address'), 'not-an-address');
     assert.equal(canonicalAddress('198.51.100.0/24'), '198.51.100.0/24');
+  });
+});
+
+describe('host addresses and prefix sets', () => {
+  test('lastAddress sets every host bit', () => {
+    assert.equal(lastAddress(address('198.51.100.7').addr, 24).toString(), '198.51.100.255');
+    assert.equal(lastAddress(address('203.0.113.130').addr, 25).toString(), '203.0.113.255');
+    assert.equal(lastAddress(address('2001:db8:e::5').addr, 64).toString(), '2001:db8:e:0:ffff:ffff:ffff:ffff');
+  });
+
+  test('isNetworkOrBroadcast: the IPv4 network and broadcast addresses, the IPv6 subnet-router anycast address', () => {
+    const v4 = cidr('203.0.113.0/24');
+    assert.equal(isNetworkOrBroadcast(v4, address('203.0.113.0')), true);
+    assert.equal(isNetworkOrBroadcast(v4, address('203.0.113.255')), true);
+    assert.equal(isNetworkOrBroadcast(v4, address('203.0.113.1')), false);
+    assert.equal(isNetworkOrBroadcast(v4, address('203.0.113.254')), false);
+    assert.equal(isNetworkOrBroadcast(v4, address('198.51.100.0')), false, 'outside the network');
+    const v6 = cidr('2001:db8:e::/64');
+    assert.equal(isNetworkOrBroadcast(v6, address('2001:db8:e::')), true);
+    assert.equal(isNetworkOrBroadcast(v6, address('2001:db8:e:0:ffff:ffff:ffff:ffff')), false, 'IPv6 has no broadcast');
+    // RFC 3021 point-to-point links and single hosts have no such addresses.
+    for (const text of ['192.0.2.4/31', '192.0.2.4/32', '2001:db8::/127', '2001:db8::/128']) {
+      const c = cidr(text);
+      assert.equal(isNetworkOrBroadcast(c, c), false, text);
+    }
+  });
+
+  test('isSelfAddress: loopback and unspecified, also IPv4-mapped', () => {
+    for (const text of ['127.0.0.1', '127.1.2.3', '0.0.0.0', '::1', '::', '::ffff:127.0.0.1', '::ffff:0.0.0.0']) assert.equal(isSelfAddress(address(text)), true, text);
+    for (const text of ['198.51.100.1', 'fdca:3ba5:a17a:acda::1', '::ffff:198.51.100.1', 'fe80::1']) assert.equal(isSelfAddress(address(text)), false, text);
+  });
+
+  test('prefixSortKey orders by family, first address, then the wider network first', () => {
+    const texts = ['198.51.100.64/26', '2001:db8::/32', '198.51.100.0/26', '198.51.100.0/24', '192.0.2.0/24', '2001:db8::/48'];
+    const sorted = [...texts].sort((a, b) => (prefixSortKey(cidr(a)) < prefixSortKey(cidr(b)) ? -1 : 1));
+    assert.deepEqual(sorted, ['192.0.2.0/24', '198.51.100.0/24', '198.51.100.0/26', '198.51.100.64/26', '2001:db8::/32', '2001:db8::/48']);
+    assert.equal(prefixSortKey(cidr('198.51.100.7/24')), prefixSortKey(cidr('198.51.100.0/24')), 'an interface address sorts as its network');
+  });
+
+  test('PrefixSet answers membership for nested, adjacent and disjoint networks of both families', () => {
+    const set = new PrefixSet(['198.51.100.0/26', '198.51.100.0/28', '198.51.100.64/26', '203.0.113.8/29', '2001:db8:e::/64'].map(cidr));
+    for (const text of ['198.51.100.0', '198.51.100.63', '198.51.100.64', '198.51.100.127', '203.0.113.8', '203.0.113.15', '2001:db8:e::', '2001:db8:e:0:ffff:ffff:ffff:ffff']) {
+      assert.equal(set.has(address(text)), true, text);
+    }
+    for (const text of ['198.51.99.255', '198.51.100.128', '203.0.113.7', '203.0.113.16', '2001:db8:f::', '2001:db8:d:ffff:ffff:ffff:ffff:ffff', '::ffff:198.51.100.1']) {
+      assert.equal(set.has(address(text)), false, text);
+    }
+    assert.equal(set.hasFamily(4), true);
+    assert.equal(set.hasFamily(6), true);
+    const empty = new PrefixSet([]);
+    assert.equal(empty.hasFamily(4), false);
+    assert.equal(empty.has(address('198.51.100.1')), false);
+    assert.equal(new PrefixSet([cidr('0.0.0.0/0')]).has(address('255.255.255.255')), true);
+    assert.equal(new PrefixSet([cidr('::/0')]).has(address('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff')), true);
+  });
+
+  test('PrefixSet agrees with contains on every address of a small range', () => {
+    const networks = ['198.51.100.0/30', '198.51.100.8/29', '198.51.100.12/30', '198.51.100.32/27', '198.51.100.33/32'].map(cidr);
+    const set = new PrefixSet(networks);
+    for (let i = 0; i < 256; i++) {
+      const a = address(`198.51.100.${i}`);
+      assert.equal(set.has(a), networks.some((n) => contains(n, a)), a.text);
+    }
   });
 });

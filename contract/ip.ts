@@ -59,6 +59,89 @@ export function networkAddress(addr: IpAddr, prefix: number): IpAddr {
   return ipaddr.fromByteArray(bytes);
 }
 
+/** The last address of `prefix` (the IPv4 broadcast address). */
+export function lastAddress(addr: IpAddr, prefix: number): IpAddr {
+  const bytes = addr.toByteArray();
+  for (let bit = prefix; bit < bytes.length * 8; bit++) {
+    bytes[bit >> 3]! |= 0x80 >> (bit & 7);
+  }
+  return ipaddr.fromByteArray(bytes);
+}
+
+/**
+ * True when `address` is not a host address of `cidr`: its network address
+ * (for IPv6 the subnet-router anycast address) or, for IPv4, its broadcast
+ * address. /31 and /32 (RFC 3021) and /127 and /128 have none.
+ */
+export function isNetworkOrBroadcast(cidr: ParsedCidr, address: ParsedAddress): boolean {
+  const bits = cidr.family === 4 ? 32 : 128;
+  if (cidr.prefix >= bits - 1 || !contains(cidr, address)) return false;
+  const network = networkAddress(cidr.addr, cidr.prefix).toString();
+  if (address.text === network) return true;
+  return cidr.family === 4 && address.text === lastAddress(cidr.addr, cidr.prefix).toString();
+}
+
+function toBigInt(addr: IpAddr): bigint {
+  return addr.toByteArray().reduce((value, byte) => (value << 8n) | BigInt(byte), 0n);
+}
+
+/**
+ * Networks that answer "does one of them hold this address" by binary search:
+ * a document may hold a hundred thousand subnets and as many addresses to
+ * look up, which a scan of every network per address would take minutes over.
+ */
+export class PrefixSet {
+  /** Per family, the disjoint ranges the networks cover, sorted. */
+  readonly #ranges: Record<Family, { start: bigint; end: bigint }[]> = { 4: [], 6: [] };
+
+  constructor(cidrs: Iterable<ParsedCidr>) {
+    const ranges: Record<Family, { start: bigint; end: bigint }[]> = { 4: [], 6: [] };
+    for (const cidr of cidrs) {
+      const start = toBigInt(networkAddress(cidr.addr, cidr.prefix));
+      ranges[cidr.family].push({ start, end: start + (1n << BigInt((cidr.family === 4 ? 32 : 128) - cidr.prefix)) - 1n });
+    }
+    for (const family of [4, 6] as const) {
+      const merged = this.#ranges[family];
+      for (const range of ranges[family].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))) {
+        const last = merged[merged.length - 1];
+        if (last && range.start <= last.end) {
+          if (range.end > last.end) last.end = range.end;
+        } else {
+          merged.push({ ...range });
+        }
+      }
+    }
+  }
+
+  /** True when a network of `family` is in the set. */
+  hasFamily(family: Family): boolean {
+    return this.#ranges[family].length > 0;
+  }
+
+  has(address: ParsedAddress): boolean {
+    const ranges = this.#ranges[address.family];
+    const value = toBigInt(address.addr);
+    let low = 0;
+    let high = ranges.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (ranges[middle]!.start <= value) low = middle + 1;
+      else high = middle;
+    }
+    const range = ranges[low - 1];
+    return range !== undefined && value <= range.end;
+  }
+}
+
+/** A key that sorts networks by family, then first address, then the wider first. */
+export function prefixSortKey(cidr: ParsedCidr): string {
+  const hex = networkAddress(cidr.addr, cidr.prefix)
+    .toByteArray()
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join('');
+  return `${cidr.family}${hex}${String(cidr.prefix).padStart(3, '0')}`;
+}
+
 /**
  * True when `address` lies inside `cidr` (same family required). Compares the
  * parsed parts in place (ipaddr.js `match`): validating and rendering a large
@@ -80,6 +163,13 @@ function samePrefix(a: ParsedAddress, b: ParsedAddress, prefix: number): boolean
 
 export function isLinkLocal(address: ParsedAddress): boolean {
   return address.addr.range() === 'linkLocal';
+}
+
+/** The host itself whatever its interfaces: loopback or unspecified (also as IPv4-mapped IPv6). */
+export function isSelfAddress(address: ParsedAddress): boolean {
+  const addr = address.addr;
+  const plain = addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() ? (addr as ipaddr.IPv6).toIPv4Address() : addr;
+  return plain.range() === 'loopback' || plain.range() === 'unspecified';
 }
 
 /** IPv6 unique local addresses (fc00::/7), never exported over BGP. */

@@ -2,7 +2,7 @@
 // this and nothing else: every address is parsed and canonical, legacy shapes
 // are folded into one, defaults are filled in.
 import { contains, type ParsedAddress, type ParsedCidr } from './ip.js';
-import type { HealthMonitorDoc, IpsecConnectionDoc, LoadBalancerDoc, VpnServiceDoc } from './schema.js';
+import type { IpsecConnectionDoc } from './schema.js';
 
 export type NetworkType = 'management' | 'external' | 'internal' | 'isolated' | 'loadbalancer';
 
@@ -21,6 +21,12 @@ export interface AllocationModel {
   readonly addresses: readonly { readonly address: ParsedAddress; readonly dhcp: boolean }[];
   readonly hostname: string | undefined;
   readonly deviceId: string;
+  /**
+   * The router's own interface port, which the orchestrator lists with the
+   * guests (it holds only addresses of this network's interface). Nothing may
+   * serve it: DHCP must not offer the router's address to any MAC.
+   */
+  readonly routerPort: boolean;
 }
 
 export interface NetworkModel {
@@ -59,6 +65,113 @@ export interface HaModel {
   readonly priority: number;
 }
 
+export interface LifetimeModel {
+  readonly units: 'seconds' | 'kilobytes';
+  readonly value: number;
+}
+
+export type AuthAlgorithm = NonNullable<IpsecConnectionDoc['ikepolicy']['auth_algorithm']>;
+export type EncryptionAlgorithm = NonNullable<IpsecConnectionDoc['ikepolicy']['encryption_algorithm']>;
+export type PfsGroup = NonNullable<IpsecConnectionDoc['ikepolicy']['pfs']>;
+
+/** Phase 1 (IKE SA), with Neutron VPNaaS's defaults filled in. */
+export interface IkePolicyModel {
+  readonly version: 'v1' | 'v2';
+  readonly authAlgorithm: AuthAlgorithm;
+  readonly encryptionAlgorithm: EncryptionAlgorithm;
+  readonly pfs: PfsGroup;
+  readonly lifetime: LifetimeModel;
+  readonly phase1NegotiationMode: 'main' | 'aggressive';
+}
+
+/** Phase 2 (the IPsec SAs), with Neutron VPNaaS's defaults filled in. */
+export interface IpsecPolicyModel {
+  readonly transformProtocol: 'esp' | 'ah' | 'ah-esp';
+  readonly authAlgorithm: AuthAlgorithm;
+  readonly encryptionAlgorithm: EncryptionAlgorithm;
+  readonly encapsulationMode: 'tunnel' | 'transport';
+  readonly lifetime: LifetimeModel;
+  readonly pfs: PfsGroup;
+}
+
+export interface IpsecConnectionModel {
+  readonly id: string;
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly peerAddress: ParsedAddress;
+  /** The peer's IKE identity; its address when the document gives none. */
+  readonly peerId: string;
+  readonly mtu: number;
+  readonly initiator: 'bi-directional' | 'response-only';
+  readonly psk: string;
+  readonly dpd: { readonly action: 'hold' | 'clear' | 'restart' | 'disabled' | 'restart-by-peer'; readonly interval: number; readonly timeout: number };
+  /** The router's side: its subnets named by the local endpoint group (or the service's subnet), as networks. */
+  readonly localCidrs: readonly ParsedCidr[];
+  /** The peer's side: the peer endpoint group and `peer_cidrs`, without duplicates. */
+  readonly peerCidrs: readonly ParsedCidr[];
+  readonly ike: IkePolicyModel;
+  readonly ipsec: IpsecPolicyModel;
+}
+
+export interface VpnServiceModel {
+  readonly id: string;
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly externalV4: ParsedAddress | undefined;
+  readonly externalV6: ParsedAddress | undefined;
+  readonly connections: readonly IpsecConnectionModel[];
+}
+
+export type LbProtocol = 'HTTP' | 'HTTPS' | 'TCP';
+
+export interface HealthMonitorModel {
+  readonly type: 'PING' | 'TCP' | 'HTTP' | 'HTTPS';
+  readonly delay: number;
+  readonly timeout: number;
+  readonly maxRetries: number;
+  /** HTTP(S) monitors only; Neutron LBaaS's defaults (GET, `/`, `200`) filled in. */
+  readonly httpMethod: string;
+  readonly urlPath: string;
+  readonly expectedCodes: string;
+  readonly enabled: boolean;
+}
+
+export interface MemberModel {
+  readonly id: string;
+  readonly address: ParsedAddress;
+  readonly port: number;
+  readonly weight: number;
+  readonly enabled: boolean;
+}
+
+export interface PoolModel {
+  readonly id: string;
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly algorithm: 'ROUND_ROBIN' | 'LEAST_CONNECTIONS' | 'SOURCE_IP';
+  readonly protocol: LbProtocol;
+  readonly healthMonitor: HealthMonitorModel | undefined;
+  readonly sessionPersistence: { readonly type: 'SOURCE_IP' | 'HTTP_COOKIE' | 'APP_COOKIE'; readonly cookieName: string | undefined } | undefined;
+  readonly members: readonly MemberModel[];
+}
+
+export interface ListenerModel {
+  readonly id: string;
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly protocol: LbProtocol;
+  readonly port: number;
+  readonly pool: PoolModel | undefined;
+}
+
+export interface LoadBalancerModel {
+  readonly id: string;
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly vip: ParsedAddress;
+  readonly listeners: readonly ListenerModel[];
+}
+
 export interface ConfigModel {
   readonly tenantId: string;
   readonly hostname: string;
@@ -71,16 +184,9 @@ export interface ConfigModel {
   readonly orchestrator: OrchestratorModel;
   readonly labels: Readonly<Record<string, readonly ParsedCidr[]>>;
   readonly ha: HaModel | undefined;
-  readonly vpn: readonly VpnServiceDoc[];
-  readonly loadBalancer: LoadBalancerDoc | undefined;
+  readonly vpn: readonly VpnServiceModel[];
+  readonly loadBalancer: LoadBalancerModel | undefined;
 }
-
-export type { HealthMonitorDoc, IpsecConnectionDoc, LoadBalancerDoc, VpnServiceDoc };
-
-export const DEFAULT_ASN = 64512;
-export const DEFAULT_METADATA_ADDRESS = 'fdca:3ba5:a17a:acda::1';
-export const DEFAULT_METADATA_PORT = 9697;
-export const DEFAULT_HA_PRIORITY = 100;
 
 /** Tenant networks: those that get DHCP, router advertisements and a metadata proxy. */
 export function isTenantNetwork(network: NetworkModel): boolean {

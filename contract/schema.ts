@@ -8,7 +8,7 @@
 // nginx, keepalived or strongSwan syntax. Addresses use the custom formats of
 // formats.ts (checked with ipaddr.js), so "198.51.100.1/24" and
 // "2001:db8::1" are accepted and "1.2.3" or "fe80::1%eth0" are not.
-import Type, { type Static, type TSchema } from 'typebox';
+import Type, { type Static, type TLiteral, type TSchema, type TUnion } from 'typebox';
 
 /** An identifier as Neutron produces them (UUIDs, hex tenant ids). */
 export const Id = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,255}$', description: 'identifier' });
@@ -27,7 +27,12 @@ export const Hostname = Type.String({
  */
 export const SafeText = Type.String({ maxLength: 255, pattern: '^[^\\u0000-\\u001f\\u007f"\'\\\\`{};$#]*$', description: 'text' });
 
-export const Mac = Type.String({ pattern: '^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}$', description: 'MAC address' });
+/**
+ * A unicast MAC: the group bit (the lowest bit of the first octet) clear, so
+ * never the broadcast `ff:ff:ff:ff:ff:ff` nor a multicast address, which no
+ * interface or guest can own.
+ */
+export const Mac = Type.String({ pattern: '^[0-9A-Fa-f][02468AaCcEe](?::[0-9A-Fa-f]{2}){5}$', description: 'MAC address' });
 export const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 export const Asn = Type.Integer({ minimum: 1, maximum: 4294967295 });
 export const Mtu = Type.Integer({ minimum: 68, maximum: 65535 });
@@ -119,7 +124,10 @@ const Lifetime = Type.Object({
   units: Type.Optional(Type.Union([Type.Literal('seconds'), Type.Literal('kilobytes')])),
   value: Type.Optional(Type.Integer({ minimum: 60, maximum: 2147483647 })),
 });
-const Enum = (...values: string[]) => Type.Union(values.map((v) => Type.Literal(v)));
+type Literals<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> };
+/** A union of string literals, typed as such (a plain map over the values would type every member `never`). */
+const Enum = <const T extends readonly string[]>(...values: T): TUnion<Literals<T>> =>
+  Type.Union(values.map((v) => Type.Literal(v))) as unknown as TUnion<Literals<T>>;
 const AuthAlgorithm = Enum('sha1', 'sha256', 'sha384', 'sha512');
 const EncryptionAlgorithm = Enum(
   '3des', 'aes-128', 'aes-192', 'aes-256',

@@ -8,7 +8,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { defaultGateways, DEFAULT_ASN, DEFAULT_HA_PRIORITY, DEFAULT_METADATA_ADDRESS, DEFAULT_METADATA_PORT } from './model.js';
+import { DEFAULT_ASN, DEFAULT_HA_PRIORITY, DEFAULT_METADATA_ADDRESS, DEFAULT_METADATA_PORT } from './defaults.js';
+import { MAX_DOCUMENT_DEPTH, MAX_PROBLEMS_LISTED } from './limits.js';
+import { defaultGateways } from './model.js';
 import { unwrapDocument, validateDocument, type HostFacts, type Problem, type ValidationResult } from './validate.js';
 import type { ConfigModel } from './model.js';
 
@@ -122,9 +124,9 @@ describe('good fixtures', () => {
     assert.equal(ha.ha?.priority, 100);
     const vpn = expectValid(validateDocument(loadDocument('router-notes-8.1-vpn.json')));
     assert.equal(vpn.vpn.length, 1);
-    assert.equal(vpn.vpn[0]!.ipsec_connections[0]!.peer_address, '203.0.113.20');
+    assert.equal(vpn.vpn[0]!.connections[0]!.peerAddress.text, '203.0.113.20');
     const lb = expectValid(validateDocument(loadDocument('loadbalancer-notes-8.2.json')));
-    assert.equal(lb.loadBalancer?.vip_address, '198.51.100.10');
+    assert.equal(lb.loadBalancer?.vip.text, '198.51.100.10');
     assert.equal(lb.loadBalancer?.listeners.length, 2);
     assert.deepEqual(lb.networks.map((n) => n.type), ['loadbalancer', 'management']);
   });
@@ -439,5 +441,279 @@ describe('defaultGateways', () => {
 
   test('no external network, no gateways', () => {
     assert.deepEqual(gateways(loadDocument('loadbalancer-notes-8.2.json')), [undefined, undefined]);
+  });
+});
+
+describe('bounds and hostile keys', () => {
+  test('a document nested beyond the limit is refused at once, with the path of the first value too deep', () => {
+    const doc = loadDocument('harness-router.json');
+    let deep: unknown = [];
+    for (let i = 0; i < 5000; i++) deep = [deep];
+    doc.extra = { deep };
+    const result = validateDocument(doc, harnessHost);
+    // The document is level 1, "extra" 2, "deep" 3: the list at level 33 lies 30 below "deep".
+    assert.deepEqual(expectErrors(result), [{ path: `/extra/deep${'/0'.repeat(MAX_DOCUMENT_DEPTH - 2)}`, message: `nests deeper than ${MAX_DOCUMENT_DEPTH} levels of objects and lists (the limit of a document)` }]);
+  });
+
+  test('keys named like Object.prototype members are unknown keys like any other', () => {
+    const text = readFileSync(new URL('harness-router.json', documentsDir), 'utf8').trimEnd().slice(0, -1);
+    const doc = JSON.parse(`${text}, "toString": 1, "constructor": {}, "__proto__": {"tenant_id": "x"}, "hasOwnProperty": null}`) as unknown;
+    const result = validateDocument(doc, harnessHost);
+    expectValid(result);
+    assert.deepEqual(paths(result.warnings).sort(), ['/__proto__', '/constructor', '/hasOwnProperty', '/toString']);
+    const nested = loadDocument('harness-router.json');
+    Object.defineProperty(nested.networks[2], '__proto__', { value: 'x', enumerable: true });
+    nested.networks[2].interface.valueOf = 1;
+    assert.deepEqual(paths(validateDocument(nested, harnessHost).warnings).sort(), ['/networks/2/__proto__', '/networks/2/interface/valueOf']);
+  });
+
+  test('a label named __proto__ is an own key of the model, not its prototype', () => {
+    const doc = loadDocument('harness-router.json');
+    Object.defineProperty(doc.labels, '__proto__', { value: ['198.51.100.0/26'], enumerable: true });
+    const model = expectValid(validateDocument(doc, harnessHost));
+    assert.ok(Object.hasOwn(model.labels, '__proto__'));
+    assert.deepEqual(Object.keys(model.labels).sort(), ['__proto__', 'floating']);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(model.labels, '__proto__')?.value.map((c: { cidr: string }) => c.cidr), ['198.51.100.0/26']);
+    assert.equal(Object.getPrototypeOf(model.labels), Object.prototype);
+  });
+
+  test(`at most ${MAX_PROBLEMS_LISTED} warnings are listed, the last one counting the rest`, () => {
+    const doc = loadDocument('harness-router.json');
+    for (let i = 0; i < 250; i++) doc[`unknown-${i}`] = i;
+    const result = validateDocument(doc, harnessHost);
+    expectValid(result);
+    assert.equal(result.warnings.length, MAX_PROBLEMS_LISTED + 1);
+    assert.deepEqual(result.warnings.at(-1), { path: '', message: `and ${250 - MAX_PROBLEMS_LISTED} more like these, not listed` });
+  });
+
+  test('a large document with an error in each of its values is judged in seconds, not minutes', () => {
+    const doc = loadDocument('harness-router.json');
+    doc.networks = Array.from({ length: 1024 }, (_, i) => ({
+      network_id: `n${i}`,
+      interface: { ifname: `ge${i}`, addresses: [] },
+      subnets: Array.from({ length: 100 }, (_, j) => ({ cidr: `fd00:${i.toString(16)}:${j.toString(16)}::/64`, gateway_ip: 1 })),
+    }));
+    const started = performance.now();
+    const errors = expectErrors(validateDocument(doc));
+    assert.equal(errors.length, MAX_PROBLEMS_LISTED + 1);
+    assert.ok(performance.now() - started < 20_000, `took ${Math.round(performance.now() - started)} ms`);
+  });
+
+  test('a large valid document is judged in seconds: next hops and fixed IPs are looked up, not scanned for', () => {
+    const doc = loadDocument('harness-router.json');
+    for (let i = 4; i < 1024; i++) {
+      doc.networks.push({
+        network_id: `n${i}`,
+        network_type: 'internal',
+        interface: { ifname: `ge${i}`, addresses: [] },
+        subnets: Array.from({ length: 50 }, (_, j) => ({ cidr: `fd01:${i.toString(16)}:${j.toString(16)}::/64` })),
+      });
+    }
+    doc.static_routes = Array.from({ length: 4096 }, (_, k) => ({ destination: `2001:db8:${k.toString(16)}::/48`, next_hop: 'fd01:3ff:31::1' }));
+    doc.floating_ips = Array.from({ length: 20000 }, (_, k) => ({ floating_ip: `2001:db8:e::${(k + 16).toString(16)}`, fixed_ip: `fd01:3ff:31::${(k + 16).toString(16)}` }));
+    const started = performance.now();
+    expectValid(validateDocument(doc));
+    assert.ok(performance.now() - started < 20_000, `took ${Math.round(performance.now() - started)} ms`);
+  });
+});
+
+describe('the validation gaps of the attack (item 7)', () => {
+  test('the harness router allocations are guests; the astara-docs allocation is the router port itself', () => {
+    const harness = expectValid(validateDocument(loadDocument('harness-router.json'), harnessHost));
+    assert.deepEqual(harness.networks.flatMap((n) => n.allocations.map((a) => a.routerPort)), [false, false]);
+    const docs = expectValid(validateDocument(unwrapDocument(loadDocument('astara-docs-put-example.json'))));
+    assert.deepEqual(docs.networks.flatMap((n) => n.allocations.map((a) => [a.mac, a.routerPort])), [['fa:16:4d:c3:95:81', true]]);
+  });
+
+  test("an allocation holding the router's own address and another is refused at the router's address", () => {
+    const doc = loadDocument('harness-router.json');
+    doc.networks[2].allocations[0].ip_addresses = { '198.51.100.10': true, 'fd00:a::1': true };
+    const errors = expectErrors(validateDocument(doc, harnessHost));
+    assert.deepEqual(errors, [{ path: '/networks/2/allocations/0/ip_addresses/fd00:a::1', message: "fd00:a::1 is the router's own address on this network (/networks/2/interface/addresses/1); only the router's own port may hold it, and nothing else with it" }]);
+  });
+
+  test('floating IPs may be neither a gateway, a router address, nor a network or broadcast address', () => {
+    const cases: [string, string, RegExp][] = [
+      ['192.0.2.1', '198.51.100.10', /is the external gateway \(\/default_v4_gateway\): the default route would lead to a guest/],
+      ['2001:db8:e::1', 'fd00:a::10', /is the external gateway \(\/networks\/1\/subnets\/1\/gateway_ip\)/],
+      ['192.0.2.2', '198.51.100.10', /is the router's own address \(\/networks\/1\/interface\/addresses\/0\)/],
+      ['203.0.113.0', '198.51.100.10', /not a host address of 203\.0\.113\.0\/24: it is its network or broadcast address/],
+      ['203.0.113.255', '198.51.100.10', /not a host address of 203\.0\.113\.0\/24/],
+      ['2001:db8:e::', 'fd00:a::10', /not a host address of 2001:db8:e::\/64/],
+    ];
+    for (const [floating, fixed, message] of cases) {
+      const doc = loadDocument('harness-router.json');
+      doc.floating_ips = [{ floating_ip: floating, fixed_ip: fixed }];
+      const errors = expectErrors(validateDocument(doc, harnessHost));
+      assert.ok(errors.some((e) => e.path === '/floating_ips/0/floating_ip' && message.test(e.message)), `${floating}: ${JSON.stringify(errors)}`);
+    }
+    // A gateway that is not the default one is still a gateway: the default route may switch to it.
+    const doc = loadDocument('harness-router.json');
+    doc.default_v4_gateway = '';
+    doc.floating_ips = [{ floating_ip: '192.0.2.1', fixed_ip: '198.51.100.10' }];
+    assert.deepEqual(paths(expectErrors(validateDocument(doc, harnessHost))), ['/floating_ips/0/floating_ip']);
+  });
+
+  test("the orchestrator may be neither the appliance itself nor inside a tenant network; the default is checked too", () => {
+    const cases: [string | undefined, RegExp][] = [
+      ['fdca:3ba5:a17a:acda::2', /is this appliance's own address \(\/networks\/0\/interface\/addresses\/0\)/],
+      ['198.51.100.65', /is this appliance's own address \(\/networks\/3\/interface\/addresses\/0\)/],
+      ['127.0.0.1', /is this appliance itself/],
+      ['::', /is this appliance itself/],
+      ['198.51.100.20', /is inside the tenant network \/networks\/2: a guest there could answer/],
+      ['fd00:b::99', /is inside the tenant network \/networks\/3/],
+    ];
+    for (const [address, message] of cases) {
+      const doc = loadDocument('harness-router.json');
+      doc.orchestrator.address = address;
+      const errors = expectErrors(validateDocument(doc, harnessHost));
+      assert.equal(errors.length, 1, JSON.stringify(errors));
+      assert.equal(errors[0]!.path, '/orchestrator/address');
+      assert.match(errors[0]!.message, message);
+    }
+    const doc = loadDocument('harness-router.json');
+    delete doc.orchestrator.address;
+    doc.networks[0].interface.addresses = [`${DEFAULT_METADATA_ADDRESS}/64`];
+    const errors = expectErrors(validateDocument(doc));
+    assert.deepEqual(paths(errors), ['/orchestrator/address']);
+    assert.match(errors[0]!.message, /^the default orchestrator address fdca:3ba5:a17a:acda::1 is this appliance's own address/);
+    // The external network is neither the appliance nor a tenant's: an orchestrator there is accepted.
+    const external = loadDocument('harness-router.json');
+    external.orchestrator.address = '192.0.2.200';
+    expectValid(validateDocument(external, harnessHost));
+  });
+
+  test('an interface prefix may not overlap another network, with or without subnets of its own', () => {
+    const wide = loadDocument('harness-router.json');
+    wide.networks[2].interface.addresses[0] = '198.51.100.1/25';
+    assert.deepEqual(expectErrors(validateDocument(wide, harnessHost)), [
+      {
+        path: '/networks/2/interface/addresses/0',
+        message: '198.51.100.1/25 makes 198.51.100.0/25 a connected prefix of this interface, and it overlaps 198.51.100.64/26 at /networks/3/subnets/0/cidr, on another interface',
+      },
+    ]);
+    // Two networks without subnets whose addresses share a prefix.
+    const bare = loadDocument('harness-router.json');
+    for (const n of [2, 3]) {
+      bare.networks[n].subnets = [];
+      bare.networks[n].allocations = [];
+    }
+    bare.networks[3].interface.addresses = ['198.51.100.2/26', 'fd00:b::1/64'];
+    bare.floating_ips = [];
+    bare.static_routes = [];
+    assert.deepEqual(paths(expectErrors(validateDocument(bare, harnessHost))), ['/networks/3/interface/addresses/0']);
+    // Subnets overlapping across networks are still named at the later one.
+    const subnets = loadDocument('harness-router.json');
+    subnets.networks[3].subnets[0].cidr = '198.51.100.0/25';
+    const errors = expectErrors(validateDocument(subnets, harnessHost));
+    assert.ok(errors.some((e) => e.path === '/networks/3/subnets/0/cidr' && e.message === '198.51.100.0/25 overlaps 198.51.100.0/26 at /networks/2/subnets/0/cidr'), JSON.stringify(errors));
+  });
+
+  test('broadcast and multicast MACs are refused, in lladdr and in allocations', () => {
+    for (const mac of ['ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '33:33:00:00:00:01', '03:00:00:00:00:00']) {
+      const doc = loadDocument('harness-router.json');
+      doc.networks[2].interface.lladdr = mac;
+      doc.networks[3].allocations[0].mac_address = mac;
+      const errors = expectErrors(validateDocument(doc));
+      assert.deepEqual(paths(errors), ['/networks/2/interface/lladdr', '/networks/3/allocations/0/mac_address'], mac);
+      assert.match(errors[0]!.message, /unicast MAC address/);
+    }
+  });
+
+  test('allocation host names dnsmasq would read as something else are refused', () => {
+    for (const hostname of ['ignore', 'infinite', '5m', '300', '12h', '198.51.100.99']) {
+      const doc = loadDocument('harness-router.json');
+      doc.networks[2].allocations[0].hostname = hostname;
+      const errors = expectErrors(validateDocument(doc, harnessHost));
+      assert.deepEqual(paths(errors), ['/networks/2/allocations/0/hostname'], hostname);
+      assert.match(errors[0]!.message, /dnsmasq .*not a host name$/);
+    }
+  });
+});
+
+describe('the normalised VPN and load-balancer model', () => {
+  test('the notes VPN: parsed addresses, local subnets resolved by id, peer networks merged, policies as given', () => {
+    const model = expectValid(validateDocument(loadDocument('router-notes-8.1-vpn.json')));
+    assert.equal(model.vpn.length, 1);
+    const service = model.vpn[0]!;
+    assert.deepEqual([service.id, service.name, service.enabled, service.externalV4?.text, service.externalV6?.text], [
+      '5b1c7f3e-2d4a-4e8b-9f60-7a1b2c3d4e01',
+      'vpn-to-branch',
+      true,
+      '192.0.2.2',
+      '2001:db8:ee00:0:f816:3eff:fee5:1742',
+    ]);
+    const c = service.connections[0]!;
+    assert.equal(c.peerAddress.text, '203.0.113.20');
+    assert.equal(c.peerId, '203.0.113.20');
+    assert.deepEqual([c.mtu, c.initiator, c.psk, c.enabled], [1420, 'bi-directional', 'doc-example-psk-0123456789', true]);
+    assert.deepEqual(c.dpd, { action: 'hold', interval: 30, timeout: 120 });
+    assert.deepEqual(c.localCidrs.map((x) => x.cidr), ['198.51.100.0/24']);
+    assert.deepEqual(c.peerCidrs.map((x) => x.cidr), ['203.0.113.128/25']);
+    assert.deepEqual(c.ike, { version: 'v2', authAlgorithm: 'sha256', encryptionAlgorithm: 'aes-256', pfs: 'group14', lifetime: { units: 'seconds', value: 3600 }, phase1NegotiationMode: 'main' });
+    assert.deepEqual(c.ipsec, { transformProtocol: 'esp', authAlgorithm: 'sha256', encryptionAlgorithm: 'aes-256', encapsulationMode: 'tunnel', lifetime: { units: 'seconds', value: 3600 }, pfs: 'group14' });
+  });
+
+  test("a minimal VPN gets Neutron VPNaaS's defaults; the service subnet is the local side without endpoint groups", () => {
+    const doc = loadDocument('router-notes-8.1.json');
+    doc.vpn = {
+      ipsec: [
+        {
+          id: 'svc',
+          subnet_id: 's4',
+          external_v4_ip: '',
+          ipsec_connections: [{ id: 'c1', peer_address: '203.0.113.20', psk: 'secret-psk', peer_cidrs: ['203.0.113.0/25', '203.0.113.0/25'], ikepolicy: {}, ipsecpolicy: {} }],
+        },
+      ],
+    };
+    const service = expectValid(validateDocument(doc)).vpn[0]!;
+    assert.deepEqual([service.name, service.enabled, service.externalV4, service.externalV6], ['', true, undefined, undefined]);
+    const c = service.connections[0]!;
+    assert.deepEqual([c.peerId, c.mtu, c.initiator, c.name, c.enabled], ['203.0.113.20', 1500, 'bi-directional', '', true]);
+    assert.deepEqual(c.dpd, { action: 'hold', interval: 30, timeout: 120 });
+    assert.deepEqual(c.localCidrs.map((x) => x.cidr), ['198.51.100.0/24']);
+    assert.deepEqual(c.peerCidrs.map((x) => x.cidr), ['203.0.113.0/25']);
+    assert.deepEqual(c.ike, { version: 'v1', authAlgorithm: 'sha1', encryptionAlgorithm: 'aes-128', pfs: 'group5', lifetime: { units: 'seconds', value: 3600 }, phase1NegotiationMode: 'main' });
+    assert.deepEqual(c.ipsec, { transformProtocol: 'esp', authAlgorithm: 'sha1', encryptionAlgorithm: 'aes-128', encapsulationMode: 'tunnel', lifetime: { units: 'seconds', value: 3600 }, pfs: 'group5' });
+  });
+
+  test('a local subnet id the document does not carry is left out of the VPN with a warning', () => {
+    const doc = loadDocument('router-notes-8.1-vpn.json');
+    doc.vpn.ipsec[0].ipsec_connections[0].local_ep_group.endpoints = ['s4', 'gone'];
+    const result = validateDocument(doc);
+    const model = expectValid(result);
+    assert.deepEqual(result.warnings, [{ path: '/vpn/ipsec/0/ipsec_connections/0/local_ep_group/endpoints/1', message: 'gone is not the id of a subnet of this router; left out of the VPN' }]);
+    assert.deepEqual(model.vpn[0]!.connections[0]!.localCidrs.map((x) => x.cidr), ['198.51.100.0/24']);
+  });
+
+  test('the notes load balancer: listeners, pools, members and monitors with defaults filled', () => {
+    const lb = expectValid(validateDocument(loadDocument('loadbalancer-notes-8.2.json'))).loadBalancer!;
+    assert.deepEqual([lb.id, lb.name, lb.enabled, lb.vip.text], ['8e2d4c6a-0b1f-4d3e-9a5c-7e9f1b3d5a01', 'web-lb', true, '198.51.100.10']);
+    assert.deepEqual(lb.listeners.map((l) => [l.name, l.protocol, l.port, l.pool?.algorithm, l.pool?.protocol]), [
+      ['http', 'HTTP', 80, 'ROUND_ROBIN', 'HTTP'],
+      ['tcp-db', 'TCP', 5432, 'LEAST_CONNECTIONS', 'TCP'],
+    ]);
+    const [http, tcp] = lb.listeners.map((l) => l.pool!);
+    assert.deepEqual(http!.members.map((m) => [m.address.text, m.port, m.weight, m.enabled]), [
+      ['198.51.100.21', 8080, 1, true],
+      ['198.51.100.22', 8080, 2, true],
+      ['198.51.100.23', 8080, 1, false],
+    ]);
+    assert.deepEqual(http!.healthMonitor, { type: 'HTTP', delay: 5, timeout: 3, maxRetries: 3, httpMethod: 'GET', urlPath: '/healthz', expectedCodes: '200-204', enabled: true });
+    assert.equal(http!.sessionPersistence, undefined);
+    assert.deepEqual(tcp!.healthMonitor, { type: 'TCP', delay: 10, timeout: 5, maxRetries: 2, httpMethod: 'GET', urlPath: '/', expectedCodes: '200', enabled: true });
+    assert.deepEqual(tcp!.sessionPersistence, { type: 'SOURCE_IP', cookieName: undefined });
+  });
+
+  test("a pool without protocol or algorithm takes its listener's protocol and round robin", () => {
+    const doc = loadDocument('loadbalancer-notes-8.2.json');
+    const pool = doc.services.loadbalancer.listeners[1].default_pool;
+    delete pool.protocol;
+    delete pool.lb_algorithm;
+    delete pool.members[0].weight;
+    pool.session_persistence = { type: 'APP_COOKIE', cookie_name: 'session' };
+    const model = expectValid(validateDocument(doc)).loadBalancer!.listeners[1]!.pool!;
+    assert.deepEqual([model.protocol, model.algorithm, model.members[0]!.weight], ['TCP', 'ROUND_ROBIN', 1]);
+    assert.deepEqual(model.sessionPersistence, { type: 'APP_COOKIE', cookieName: 'session' });
   });
 });

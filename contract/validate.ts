@@ -1,27 +1,45 @@
-// Validation of a configuration document: the JSON Schema first (types,
-// shapes, value rules), then the cross-field rules that a schema cannot say.
-// Every problem is reported at once, each with the JSON pointer of the value at
-// fault, and a valid document comes out as the normalised ConfigModel.
+// Validation of a configuration document: its bounds first (depth), then the
+// JSON Schema (types, shapes, value rules), then the cross-field rules that a
+// schema cannot say. Every problem is reported at once (up to a bound), each
+// with the JSON pointer of the value at fault, and a valid document comes out
+// as the normalised ConfigModel.
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { TSchema } from 'typebox';
-import { contains, overlaps, parseAddress, parseCidr, isLinkLocal, type ParsedAddress, type ParsedCidr } from './ip.js';
+import { DEFAULT_ASN, DEFAULT_HA_PRIORITY, DEFAULT_METADATA_ADDRESS, DEFAULT_METADATA_PORT } from './defaults.js';
+import { dhcpHostnameProblem } from './hostname.js';
 import {
-  DEFAULT_ASN,
-  DEFAULT_HA_PRIORITY,
-  DEFAULT_METADATA_ADDRESS,
-  DEFAULT_METADATA_PORT,
+  contains,
+  isLinkLocal,
+  isNetworkOrBroadcast,
+  isSelfAddress,
+  overlaps,
+  parseAddress,
+  parseCidr,
+  PrefixSet,
+  prefixSortKey,
+  type ParsedAddress,
+  type ParsedCidr,
+} from './ip.js';
+import { depthProblem, escapePointer, MAX_PROBLEMS_LISTED } from './limits.js';
+import {
   isTenantNetwork,
   type AllocationModel,
   type ConfigModel,
   type FloatingIpModel,
+  type HealthMonitorModel,
+  type IpsecConnectionModel,
+  type LifetimeModel,
+  type LoadBalancerModel,
   type NetworkModel,
   type NetworkType,
+  type PoolModel,
   type RouteModel,
   type SubnetModel,
+  type VpnServiceModel,
 } from './model.js';
 import { configurationSchema } from './configuration.schema.js';
-import type { AllocationDoc, Configuration, NetworkDoc, StaticRouteDoc } from './schema.js';
+import type { AllocationDoc, Configuration, IpsecConnectionDoc, LoadBalancerDoc, NetworkDoc, StaticRouteDoc, VpnServiceDoc } from './schema.js';
 
 export interface Problem {
   /** JSON pointer of the offending value (`/networks/1/subnets/0/cidr`), `` for the document. */
@@ -75,16 +93,26 @@ export function unwrapDocument(body: unknown): unknown {
 }
 
 export function validateDocument(body: unknown, host?: HostFacts): ValidationResult {
-  const warnings: Problem[] = [];
-  if (!isObject(body)) return { ok: false, errors: [{ path: '', message: 'the configuration must be a JSON object' }], warnings };
+  if (!isObject(body)) return { ok: false, errors: [{ path: '', message: 'the configuration must be a JSON object' }], warnings: [] };
+  // Before anything walks the document: every later step may recurse into it.
+  const tooDeep = depthProblem(body);
+  if (tooDeep) return { ok: false, errors: [tooDeep], warnings: [] };
   if (!checkSchema(body)) {
-    return { ok: false, errors: schemaProblems(checkSchema.errors ?? []), warnings };
+    return { ok: false, errors: listed(schemaProblems(checkSchema.errors ?? [])), warnings: [] };
   }
+  const warnings: Problem[] = [];
   collectUnknownKeys(configurationSchema, body, '', warnings);
   const errors: Problem[] = [];
   const model = buildModel(body, host, errors, warnings);
-  if (errors.length > 0) return { ok: false, errors, warnings };
-  return { ok: true, model, document: body, warnings };
+  if (errors.length > 0) return { ok: false, errors: listed(errors), warnings: listed(warnings) };
+  return { ok: true, model, document: body, warnings: listed(warnings) };
+}
+
+/** A bounded list: an answer (and a log line) stays small whatever the document holds. */
+function listed(problems: Problem[]): Problem[] {
+  if (problems.length <= MAX_PROBLEMS_LISTED) return problems;
+  const rest = problems.length - MAX_PROBLEMS_LISTED;
+  return [...problems.slice(0, MAX_PROBLEMS_LISTED), { path: '', message: `and ${rest} more like these, not listed` }];
 }
 
 // ---------------------------------------------------------------------------
@@ -93,12 +121,12 @@ export function validateDocument(body: unknown, host?: HostFacts): ValidationRes
 function schemaProblems(raw: ErrorObject[]): Problem[] {
   const dropped = new Set<ErrorObject>();
   const extra: Problem[] = [];
+  const below = errorsBelow(raw);
   for (const error of raw) {
     if (error.keyword !== 'anyOf' || dropped.has(error)) continue;
     const branches = (error.schema as TSchema[] | undefined) ?? [];
     const inBranch = (e: ErrorObject, i: number) => e.schemaPath.startsWith(`${error.schemaPath}/${i}/`);
-    const below = (e: ErrorObject) => e.instancePath === error.instancePath || e.instancePath.startsWith(`${error.instancePath}/`);
-    const allBranchErrors = raw.filter((e) => e !== error && below(e) && e.schemaPath.startsWith(`${error.schemaPath}/`));
+    const allBranchErrors = below(error.instancePath).filter((e) => e !== error && e.schemaPath.startsWith(`${error.schemaPath}/`));
     dropped.add(error);
     if (branches.every((b): b is TSchema & { const: unknown } => 'const' in b)) {
       allBranchErrors.forEach((e) => dropped.add(e));
@@ -116,6 +144,28 @@ function schemaProblems(raw: ErrorObject[]): Problem[] {
   }
   const problems = raw.filter((e) => !dropped.has(e)).map(describeError);
   return dedupe([...problems, ...extra]).sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/**
+ * The errors at a JSON pointer or below it, found by binary search: a large
+ * document with an error in each of its many values must cost n log n, not
+ * n squared (a 6 MiB body of bad subnet gateways would otherwise hold the
+ * agent, and the metadata proxy it runs, for many minutes).
+ */
+function errorsBelow(raw: readonly ErrorObject[]): (path: string) => ErrorObject[] {
+  const sorted = [...raw].sort((a, b) => (a.instancePath < b.instancePath ? -1 : a.instancePath > b.instancePath ? 1 : 0));
+  const firstAtLeast = (key: string) => {
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (sorted[middle]!.instancePath < key) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  };
+  // The path itself is [path, path + "\0"); what lies below it is [path + "/", path + "0"), "0" following "/".
+  return (path) => [...sorted.slice(firstAtLeast(path), firstAtLeast(`${path}\u0000`)), ...sorted.slice(firstAtLeast(`${path}/`), firstAtLeast(`${path}0`))];
 }
 
 function describeError(error: ErrorObject): Problem {
@@ -148,7 +198,7 @@ function patternMessage(description: string | undefined): string {
     case 'text':
       return 'must be printable text without quotes, backslashes, braces, ";", "$", "#" or control characters';
     case 'MAC address':
-      return 'must be a MAC address (six colon-separated hex pairs)';
+      return 'must be a unicast MAC address: six colon-separated hex pairs, the first one even (not broadcast or multicast)';
     case 'generic interface name':
       return 'must be a generic interface name such as ge0';
     case 'pre-shared key':
@@ -196,10 +246,6 @@ function dedupe(problems: Problem[]): Problem[] {
   });
 }
 
-function escapePointer(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
 // Unknown keys are accepted (newer orchestrators may send more) but reported.
 function collectUnknownKeys(schema: TSchema, data: unknown, path: string, warnings: Problem[]): void {
   const s = schema as {
@@ -224,7 +270,8 @@ function collectUnknownKeys(schema: TSchema, data: unknown, path: string, warnin
   }
   if (isObject(data) && s.properties) {
     for (const [key, value] of Object.entries(data)) {
-      const child = s.properties[key];
+      // Own keys only: `toString`, `constructor` or `__proto__` are unknown keys like any other.
+      const child = Object.hasOwn(s.properties, key) ? s.properties[key] : undefined;
       if (child) collectUnknownKeys(child, value, `${path}/${escapePointer(key)}`, warnings);
       else warnings.push({ path: `${path}/${escapePointer(key)}`, message: 'unknown key, ignored' });
     }
@@ -234,16 +281,20 @@ function collectUnknownKeys(schema: TSchema, data: unknown, path: string, warnin
 // ---------------------------------------------------------------------------
 // Cross-field rules, building the model as they go.
 
+type Fail = (path: string, message: string) => void;
+
+const IDENTIFIER = /^[A-Za-z0-9_.:-]{1,255}$/;
+
 function buildModel(doc: Configuration, host: HostFacts | undefined, errors: Problem[], warnings: Problem[]): ConfigModel {
-  const fail = (path: string, message: string) => errors.push({ path, message });
+  const fail: Fail = (path, message) => errors.push({ path, message });
   const networksDoc = doc.networks ?? [];
   const networks = networksDoc.map((n, i) => buildNetwork(n, `/networks/${i}`, host, fail, warnings));
 
   const firstOfType = new Map<NetworkType, number>();
   const byIfname = new Map<string, number>();
   const byId = new Map<string, number>();
+  /** Every address of the appliance's interfaces -> where the document sets it. */
   const byAddress = new Map<string, string>();
-  const subnets: { cidr: ParsedCidr; path: string; network: number }[] = [];
   networks.forEach((network, i) => {
     const base = `/networks/${i}`;
     if (network.type === 'management' || network.type === 'external') {
@@ -262,17 +313,12 @@ function buildModel(doc: Configuration, host: HostFacts | undefined, errors: Pro
       if (other !== undefined) fail(`${base}/interface/addresses/${j}`, `${a.text} is already configured at ${other}`);
       else byAddress.set(a.text, `${base}/interface/addresses/${j}`);
     });
-    network.subnets.forEach((s, j) => {
-      const path = `${base}/subnets/${j}/cidr`;
-      const clash = subnets.find((o) => overlaps(o.cidr, s.cidr));
-      if (clash) fail(path, `${s.cidr.cidr} overlaps ${clash.cidr.cidr} at ${clash.path}`);
-      subnets.push({ cidr: s.cidr, path, network: i });
-    });
   });
+  checkPrefixes(networks, fail);
 
   // Prefixes the appliance is directly attached to: next hops must be in one.
-  const connected: ParsedCidr[] = networks.flatMap((n) => [...n.subnets.map((s) => s.cidr), ...n.addresses]);
-  const onLink = (a: ParsedAddress) => connected.some((c) => contains(c, a));
+  const connected = new PrefixSet(networks.flatMap((n) => [...n.subnets.map((s) => s.cidr), ...n.addresses]));
+  const onLink = (a: ParsedAddress) => connected.has(a);
 
   let defaultV4Gateway: ParsedAddress | undefined;
   if (doc.default_v4_gateway) {
@@ -280,16 +326,9 @@ function buildModel(doc: Configuration, host: HostFacts | undefined, errors: Pro
     if (!onLink(defaultV4Gateway)) fail('/default_v4_gateway', `${defaultV4Gateway.text} is not inside any subnet of the appliance's networks`);
   }
 
-  const external = networks.find((n) => n.type === 'external');
-  const floatingIps = buildFloatingIps(doc, external, networks, fail, warnings);
+  const floatingIps = buildFloatingIps(doc, networks, byAddress, defaultV4Gateway, fail, warnings);
   const staticRoutes = buildStaticRoutes(doc.static_routes ?? [], onLink, fail);
-
-  const orchestratorAddress = doc.orchestrator?.address ?? DEFAULT_METADATA_ADDRESS;
-  const orchestrator = {
-    address: parseAddress(orchestratorAddress)!,
-    metadataPort: doc.orchestrator?.metadata_port ?? DEFAULT_METADATA_PORT,
-    host: doc.orchestrator?.host ?? '',
-  };
+  const orchestrator = buildOrchestrator(doc, networks, byAddress, fail);
 
   let ha: ConfigModel['ha'];
   if (doc.ha_resource) {
@@ -297,37 +336,15 @@ function buildModel(doc: Configuration, host: HostFacts | undefined, errors: Pro
     else ha = { peers: doc.ha_config.peers.map((p) => parseAddress(p)!), priority: doc.ha_config.priority ?? DEFAULT_HA_PRIORITY };
   }
 
-  (doc.vpn?.ipsec ?? []).forEach((service, i) =>
-    service.ipsec_connections.forEach((conn, j) => {
-      const base = `/vpn/ipsec/${i}/ipsec_connections/${j}`;
-      for (const [key, group] of [['local_ep_group', conn.local_ep_group], ['peer_ep_group', conn.peer_ep_group]] as const) {
-        group?.endpoints.forEach((endpoint, k) => {
-          const path = `${base}/${key}/endpoints/${k}`;
-          if (group.type === 'cidr' || key === 'peer_ep_group') {
-            const cidr = parseCidr(endpoint);
-            if (!cidr || cidr.cidr !== cidr.network) fail(path, FORMAT_MESSAGES['ip-network']!);
-          } else if (!/^[A-Za-z0-9_.:-]{1,255}$/.test(endpoint)) fail(path, patternMessage('identifier'));
-        });
-      }
-    }),
-  );
+  // A subnet id names the first subnet that carries it (ids are Neutron's, unique in practice).
+  const subnetsById = new Map<string, ParsedCidr>();
+  for (const subnet of networks.flatMap((n) => n.subnets)) if (subnet.id !== '' && !subnetsById.has(subnet.id)) subnetsById.set(subnet.id, subnet.cidr);
+  const vpn = (doc.vpn?.ipsec ?? []).map((service, i) => buildVpnService(service, `/vpn/ipsec/${i}`, subnetsById, fail, warnings));
+  const loadBalancerDoc = doc.services?.loadbalancer ?? undefined;
+  const loadBalancer = loadBalancerDoc ? buildLoadBalancer(loadBalancerDoc, byAddress, fail) : undefined;
 
-  const loadBalancer = doc.services?.loadbalancer ?? undefined;
-  if (loadBalancer) {
-    const vip = parseAddress(loadBalancer.vip_address)!;
-    if (!networks.some((n) => n.addresses.some((a) => a.text === vip.text))) {
-      fail('/services/loadbalancer/vip_address', `${vip.text} is not an address of any configured interface`);
-    }
-    const seen = new Map<number, number>();
-    loadBalancer.listeners.forEach((listener, i) => {
-      const first = seen.get(listener.protocol_port);
-      if (first !== undefined) fail(`/services/loadbalancer/listeners/${i}/protocol_port`, `port ${listener.protocol_port} is already used by listener ${first}`);
-      else seen.set(listener.protocol_port, i);
-    });
-  }
-
-  const labels: Record<string, ParsedCidr[]> = {};
-  for (const [name, cidrs] of Object.entries(doc.labels ?? {})) labels[name] = cidrs.map((c) => parseCidr(c)!);
+  // Built from entries, never by assignment: a label may be named `__proto__`.
+  const labels = Object.fromEntries(Object.entries(doc.labels ?? {}).map(([name, cidrs]) => [name, cidrs.map((c) => parseCidr(c)!)]));
 
   return {
     tenantId: doc.tenant_id,
@@ -341,12 +358,10 @@ function buildModel(doc: Configuration, host: HostFacts | undefined, errors: Pro
     orchestrator,
     labels,
     ha,
-    vpn: doc.vpn?.ipsec ?? [],
+    vpn,
     loadBalancer,
   };
 }
-
-type Fail = (path: string, message: string) => void;
 
 function buildNetwork(doc: NetworkDoc, base: string, host: HostFacts | undefined, fail: Fail, warnings: Problem[]): NetworkModel {
   const ifname = doc.interface.ifname;
@@ -381,21 +396,27 @@ function buildNetwork(doc: NetworkDoc, base: string, host: HostFacts | undefined
       hostRoutes,
     };
   });
+  const firstOfCidr = new Map<string, number>();
   subnets.forEach((s, j) => {
-    const dup = subnets.findIndex((o) => o.cidr.cidr === s.cidr.cidr);
-    if (dup !== j) fail(`${base}/subnets/${j}/cidr`, `duplicates ${base}/subnets/${dup}/cidr`);
+    const dup = firstOfCidr.get(s.cidr.cidr);
+    if (dup !== undefined) fail(`${base}/subnets/${j}/cidr`, `duplicates ${base}/subnets/${dup}/cidr`);
+    else firstOfCidr.set(s.cidr.cidr, j);
   });
+  const inSubnets = new PrefixSet(subnets.map((s) => s.cidr));
+  const subnetsOf = (family: number) => subnets.filter((s) => s.cidr.family === family).map((s) => s.cidr.cidr).join(', ');
 
   const mtu = doc.interface.mtu ?? doc.mtu ?? undefined;
+  /** This network's interface addresses -> where the document sets them. */
+  const own = new Map<string, string>();
   const addresses = doc.interface.addresses.map((text, j) => {
     const path = `${base}/interface/addresses/${j}`;
     const cidr = parseCidr(text)!;
     if (isLinkLocal(cidr)) fail(path, 'link-local addresses are managed by the kernel, not configured');
-    const sameFamily = subnets.filter((s) => s.cidr.family === cidr.family);
-    if (sameFamily.length > 0 && !sameFamily.some((s) => contains(s.cidr, cidr))) {
-      fail(path, `${cidr.text} is not inside any subnet of this network (${sameFamily.map((s) => s.cidr.cidr).join(', ')})`);
+    if (inSubnets.hasFamily(cidr.family) && !inSubnets.has(cidr)) {
+      fail(path, `${cidr.text} is not inside any subnet of this network (${subnetsOf(cidr.family)})`);
     }
     if (cidr.family === 6 && mtu !== undefined && mtu < 1280) fail(path, `IPv6 needs an MTU of at least 1280 (the network's is ${mtu})`);
+    if (!own.has(cidr.text)) own.set(cidr.text, path);
     return cidr;
   });
 
@@ -408,34 +429,51 @@ function buildNetwork(doc: NetworkDoc, base: string, host: HostFacts | undefined
   ];
   const macs = new Map<string, string>();
   const ips = new Map<string, string>();
-  const allocations: AllocationModel[] = allocationDocs.map(([a, path]) => {
+  const allocations: AllocationModel[] = [];
+  for (const [a, path] of allocationDocs) {
     const mac = a.mac_address.toLowerCase();
     const sameMac = macs.get(mac);
     if (sameMac !== undefined) fail(`${path}/mac_address`, `${mac} is already allocated at ${sameMac}`);
     else macs.set(mac, path);
-    const entries = Object.entries(a.ip_addresses).map(([text, dhcp]) => {
+    if (a.hostname !== undefined) {
+      const problem = dhcpHostnameProblem(a.hostname);
+      if (problem) fail(`${path}/hostname`, problem);
+    }
+    const entries: { address: ParsedAddress; dhcp: boolean; path: string }[] = [];
+    for (const [text, dhcp] of Object.entries(a.ip_addresses)) {
       const apath = `${path}/ip_addresses/${escapePointer(text)}`;
       const address = parseAddress(text);
       if (!address) {
         fail(apath, FORMAT_MESSAGES['ip-address']!);
-        return undefined;
+        continue;
       }
       const other = ips.get(address.text);
       if (other !== undefined) fail(apath, `${address.text} is already allocated at ${other}`);
       else ips.set(address.text, apath);
-      const sameFamily = subnets.filter((s) => s.cidr.family === address.family);
-      if (sameFamily.length > 0 && !sameFamily.some((s) => contains(s.cidr, address))) {
+      if (inSubnets.hasFamily(address.family) && !inSubnets.has(address)) {
         fail(apath, `${address.text} is not inside any subnet of this network`);
       }
-      return { address, dhcp };
-    });
-    return {
+      entries.push({ address, dhcp, path: apath });
+    }
+    // Neutron gives an address to one port only, so an allocation holding the
+    // router's own addresses is the router's interface port, which the
+    // orchestrator lists with the guests (notes 8.1). Holding other addresses
+    // as well, it is not that port: it would hand the router's address to a guest.
+    const ownEntries = entries.filter((e) => own.has(e.address.text));
+    const routerPort = ownEntries.length > 0 && ownEntries.length === entries.length;
+    if (!routerPort) {
+      for (const e of ownEntries) {
+        fail(e.path, `${e.address.text} is the router's own address on this network (${own.get(e.address.text)}); only the router's own port may hold it, and nothing else with it`);
+      }
+    }
+    allocations.push({
       mac,
-      addresses: entries.filter((e) => e !== undefined),
+      addresses: entries.map(({ address, dhcp }) => ({ address, dhcp })),
       hostname: a.hostname,
       deviceId: a.device_id ?? '',
-    };
-  });
+      routerPort,
+    });
+  }
 
   return {
     id: doc.network_id,
@@ -452,11 +490,84 @@ function buildNetwork(doc: NetworkDoc, base: string, host: HostFacts | undefined
   };
 }
 
-function buildFloatingIps(doc: Configuration, external: NetworkModel | undefined, networks: NetworkModel[], fail: Fail, warnings: Problem[]): FloatingIpModel[] {
+interface PrefixClaim {
+  readonly cidr: ParsedCidr;
+  readonly network: number;
+  readonly subnet: boolean;
+  readonly path: string;
+  /** Position in the document, to name the later of two clashing values. */
+  readonly order: number;
+  readonly key: string;
+}
+
+/**
+ * Subnets may not overlap, and no interface prefix (an address with its
+ * prefix length: the connected route the kernel adds) may overlap a subnet or
+ * an interface prefix of another network: two interfaces would then claim
+ * the same addresses. Networks without a subnet of an address's family are
+ * checked too. One sorted pass: CIDR blocks are nested or disjoint, so the
+ * blocks enclosing each one form a chain of at most one per prefix length.
+ */
+function checkPrefixes(networks: readonly NetworkModel[], fail: Fail): void {
+  const claims: PrefixClaim[] = [];
+  // Subnets first: of equal prefixes, a clash names the subnet it overlaps.
+  networks.forEach((network, i) => {
+    network.subnets.forEach((s, j) => claims.push({ cidr: s.cidr, network: i, subnet: true, path: `/networks/${i}/subnets/${j}/cidr`, order: claims.length, key: prefixSortKey(s.cidr) }));
+    network.addresses.forEach((cidr, j) => claims.push({ cidr, network: i, subnet: false, path: `/networks/${i}/interface/addresses/${j}`, order: claims.length, key: prefixSortKey(cidr) }));
+  });
+  claims.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.order - b.order));
+  const clash = (a: PrefixClaim, b: PrefixClaim) => (a.subnet && b.subnet) || (a.network !== b.network && !(a.subnet && b.subnet));
+  const chain: PrefixClaim[] = [];
+  const reported = new Set<string>();
+  for (const claim of claims) {
+    while (chain.length > 0 && !overlaps(chain[chain.length - 1]!.cidr, claim.cidr)) chain.pop();
+    let other: PrefixClaim | undefined;
+    for (let k = chain.length - 1; k >= 0 && !other; k--) if (clash(chain[k]!, claim)) other = chain[k];
+    if (other) {
+      const [at, against] = blamed(other, claim);
+      if (!reported.has(at.path)) {
+        reported.add(at.path);
+        if (at.subnet) fail(at.path, `${at.cidr.cidr} overlaps ${against.cidr.cidr} at ${against.path}`);
+        else fail(at.path, `${at.cidr.cidr} makes ${at.cidr.network} a connected prefix of this interface, and it overlaps ${against.cidr.network} at ${against.path}, on another interface`);
+      }
+    }
+    const top = chain[chain.length - 1];
+    if (!top || top.key !== claim.key || top.network !== claim.network) chain.push(claim);
+  }
+}
+
+/**
+ * Which of two clashing claims the error names (`outer` holds `inner`): of
+ * two subnets the later in the document; of a subnet and an interface
+ * address, the address; of two addresses, the wider, or the later of equals.
+ */
+function blamed(outer: PrefixClaim, inner: PrefixClaim): [PrefixClaim, PrefixClaim] {
+  const later = outer.order > inner.order;
+  if (outer.subnet !== inner.subnet) return outer.subnet ? [inner, outer] : [outer, inner];
+  if (!outer.subnet && outer.cidr.prefix !== inner.cidr.prefix) return [outer, inner];
+  return later ? [outer, inner] : [inner, outer];
+}
+
+function buildFloatingIps(
+  doc: Configuration,
+  networks: readonly NetworkModel[],
+  byAddress: ReadonlyMap<string, string>,
+  defaultV4Gateway: ParsedAddress | undefined,
+  fail: Fail,
+  warnings: Problem[],
+): FloatingIpModel[] {
   const result: FloatingIpModel[] = [];
   const seenFloating = new Map<string, number>();
   const seenFixed = new Map<string, number>();
-  const tenantPrefixes = networks.filter(isTenantNetwork).flatMap((n) => [...n.subnets.map((s) => s.cidr), ...n.addresses]);
+  const tenantPrefixes = new PrefixSet(networks.filter(isTenantNetwork).flatMap((n) => [...n.subnets.map((s) => s.cidr), ...n.addresses]));
+  const externalIndex = networks.findIndex((n) => n.type === 'external');
+  const external = networks[externalIndex];
+  // The router's upstream: taking one of these addresses for a guest would take the default route away.
+  const gateways = new Map<string, string>();
+  if (defaultV4Gateway) gateways.set(defaultV4Gateway.text, '/default_v4_gateway');
+  external?.subnets.forEach((s, j) => {
+    if (s.gateway && !gateways.has(s.gateway.text)) gateways.set(s.gateway.text, `/networks/${externalIndex}/subnets/${j}/gateway_ip`);
+  });
   (doc.floating_ips ?? []).forEach((f, i) => {
     const base = `/floating_ips/${i}`;
     const floating = parseAddress(f.floating_ip)!;
@@ -472,9 +583,14 @@ function buildFloatingIps(doc: Configuration, external: NetworkModel | undefined
     const externalPrefixes = external.subnets.some((s) => s.cidr.family === floating.family)
       ? external.subnets.map((s) => s.cidr)
       : external.addresses;
-    if (!externalPrefixes.some((c) => contains(c, floating))) fail(`${base}/floating_ip`, `${floating.text} is not inside a subnet of the external network`);
-    if (external.addresses.some((a) => a.text === floating.text)) fail(`${base}/floating_ip`, `${floating.text} is the router's own external address`);
-    if (!tenantPrefixes.some((c) => contains(c, fixed))) fail(`${base}/fixed_ip`, `${fixed.text} is not inside a subnet of an internal network`);
+    const holder = externalPrefixes.find((c) => contains(c, floating));
+    const own = byAddress.get(floating.text);
+    const gateway = gateways.get(floating.text);
+    if (!holder) fail(`${base}/floating_ip`, `${floating.text} is not inside a subnet of the external network`);
+    else if (isNetworkOrBroadcast(holder, floating)) fail(`${base}/floating_ip`, `${floating.text} is not a host address of ${holder.network}: it is its network or broadcast address`);
+    if (own !== undefined) fail(`${base}/floating_ip`, `${floating.text} is the router's own address (${own})`);
+    else if (gateway !== undefined) fail(`${base}/floating_ip`, `${floating.text} is the external gateway (${gateway}): the default route would lead to a guest`);
+    if (!tenantPrefixes.has(fixed)) fail(`${base}/fixed_ip`, `${fixed.text} is not inside a subnet of an internal network`);
     const firstFloating = seenFloating.get(floating.text);
     if (firstFloating !== undefined) fail(`${base}/floating_ip`, `duplicates /floating_ips/${firstFloating}/floating_ip`);
     else seenFloating.set(floating.text, i);
@@ -504,6 +620,199 @@ function buildStaticRoutes(routes: StaticRouteDoc[], onLink: (a: ParsedAddress) 
     result.push({ destination, nextHop });
   });
   return result;
+}
+
+/**
+ * The metadata proxy's upstream. It may be neither the appliance itself (the
+ * proxy would hand guests' requests, with identity headers, to the agent's
+ * own services) nor inside a tenant network (a guest there could answer them
+ * and read the identity headers of every other guest).
+ */
+function buildOrchestrator(doc: Configuration, networks: readonly NetworkModel[], byAddress: ReadonlyMap<string, string>, fail: Fail): ConfigModel['orchestrator'] {
+  const given = doc.orchestrator?.address;
+  const address = parseAddress(given ?? DEFAULT_METADATA_ADDRESS)!;
+  const path = '/orchestrator/address';
+  const what = given === undefined ? `the default orchestrator address ${address.text}` : address.text;
+  const own = byAddress.get(address.text);
+  if (own !== undefined) {
+    fail(path, `${what} is this appliance's own address (${own}): the metadata proxy would send guests' requests to the appliance itself`);
+  } else if (isSelfAddress(address)) {
+    fail(path, `${what} is this appliance itself: the metadata proxy would send guests' requests to the appliance's own services`);
+  } else {
+    const tenant = networks.findIndex((n) => isTenantNetwork(n) && [...n.subnets.map((s) => s.cidr), ...n.addresses].some((c) => contains(c, address)));
+    if (tenant >= 0) fail(path, `${what} is inside the tenant network /networks/${tenant}: a guest there could answer in the orchestrator's place and read other guests' identity headers`);
+  }
+  return {
+    address,
+    metadataPort: doc.orchestrator?.metadata_port ?? DEFAULT_METADATA_PORT,
+    host: doc.orchestrator?.host ?? '',
+  };
+}
+
+// Neutron VPNaaS's defaults for what a document leaves out.
+const DEFAULT_LIFETIME: LifetimeModel = { units: 'seconds', value: 3600 };
+
+function lifetime(doc: { units?: LifetimeModel['units']; value?: number } | undefined): LifetimeModel {
+  return { units: doc?.units ?? DEFAULT_LIFETIME.units, value: doc?.value ?? DEFAULT_LIFETIME.value };
+}
+
+/** Neutron keeps a VPN's local subnets on the router; one the document does not carry is left out, with a warning. */
+function unknownSubnet(id: string): string {
+  return `${id} is not the id of a subnet of this router; left out of the VPN`;
+}
+
+function buildVpnService(service: VpnServiceDoc, base: string, subnetsById: ReadonlyMap<string, ParsedCidr>, fail: Fail, warnings: Problem[]): VpnServiceModel {
+  let serviceSubnet: ParsedCidr | undefined;
+  if (service.subnet_id) {
+    serviceSubnet = subnetsById.get(service.subnet_id);
+    if (!serviceSubnet) warnings.push({ path: `${base}/subnet_id`, message: unknownSubnet(service.subnet_id) });
+  }
+  const external = (key: 'external_v4_ip' | 'external_v6_ip', family: 4 | 6): ParsedAddress | undefined => {
+    const text = service[key];
+    if (!text) return undefined;
+    const address = parseAddress(text)!;
+    if (address.family !== family) fail(`${base}/${key}`, `must be an IPv${family} address`);
+    return address;
+  };
+  return {
+    id: service.id,
+    name: service.name ?? '',
+    enabled: service.admin_state_up ?? true,
+    externalV4: external('external_v4_ip', 4),
+    externalV6: external('external_v6_ip', 6),
+    connections: service.ipsec_connections.map((c, j) => buildIpsecConnection(c, `${base}/ipsec_connections/${j}`, serviceSubnet, subnetsById, fail, warnings)),
+  };
+}
+
+function buildIpsecConnection(
+  conn: IpsecConnectionDoc,
+  base: string,
+  serviceSubnet: ParsedCidr | undefined,
+  subnetsById: ReadonlyMap<string, ParsedCidr>,
+  fail: Fail,
+  warnings: Problem[],
+): IpsecConnectionModel {
+  const network = (endpoint: string, path: string): ParsedCidr | undefined => {
+    const cidr = parseCidr(endpoint);
+    if (cidr && cidr.cidr === cidr.network) return cidr;
+    fail(path, FORMAT_MESSAGES['ip-network']!);
+    return undefined;
+  };
+  const localCidrs: ParsedCidr[] = [];
+  const local = conn.local_ep_group ?? undefined;
+  if (local) {
+    local.endpoints.forEach((endpoint, k) => {
+      const path = `${base}/local_ep_group/endpoints/${k}`;
+      let cidr: ParsedCidr | undefined;
+      if (local.type === 'cidr') cidr = network(endpoint, path);
+      else if (!IDENTIFIER.test(endpoint)) fail(path, patternMessage('identifier'));
+      else {
+        cidr = subnetsById.get(endpoint);
+        if (!cidr) warnings.push({ path, message: unknownSubnet(endpoint) });
+      }
+      if (cidr) localCidrs.push(cidr);
+    });
+  } else if (serviceSubnet) {
+    localCidrs.push(serviceSubnet);
+  }
+  const peerCidrs = new Map<string, ParsedCidr>();
+  (conn.peer_ep_group?.endpoints ?? []).forEach((endpoint, k) => {
+    const cidr = network(endpoint, `${base}/peer_ep_group/endpoints/${k}`);
+    if (cidr) peerCidrs.set(cidr.cidr, cidr);
+  });
+  for (const text of conn.peer_cidrs ?? []) {
+    const cidr = parseCidr(text)!;
+    peerCidrs.set(cidr.cidr, cidr);
+  }
+  const peerAddress = parseAddress(conn.peer_address)!;
+  const ike = conn.ikepolicy;
+  const ipsec = conn.ipsecpolicy;
+  return {
+    id: conn.id,
+    name: conn.name ?? '',
+    enabled: conn.admin_state_up ?? true,
+    peerAddress,
+    peerId: conn.peer_id ?? peerAddress.text,
+    mtu: conn.mtu ?? 1500,
+    initiator: conn.initiator ?? 'bi-directional',
+    psk: conn.psk,
+    dpd: { action: conn.dpd?.action ?? 'hold', interval: conn.dpd?.interval ?? 30, timeout: conn.dpd?.timeout ?? 120 },
+    localCidrs,
+    peerCidrs: [...peerCidrs.values()],
+    ike: {
+      version: ike.ike_version ?? 'v1',
+      authAlgorithm: ike.auth_algorithm ?? 'sha1',
+      encryptionAlgorithm: ike.encryption_algorithm ?? 'aes-128',
+      pfs: ike.pfs ?? 'group5',
+      lifetime: lifetime(ike.lifetime),
+      phase1NegotiationMode: ike.phase1_negotiation_mode ?? 'main',
+    },
+    ipsec: {
+      transformProtocol: ipsec.transform_protocol ?? 'esp',
+      authAlgorithm: ipsec.auth_algorithm ?? 'sha1',
+      encryptionAlgorithm: ipsec.encryption_algorithm ?? 'aes-128',
+      encapsulationMode: ipsec.encapsulation_mode ?? 'tunnel',
+      lifetime: lifetime(ipsec.lifetime),
+      pfs: ipsec.pfs ?? 'group5',
+    },
+  };
+}
+
+type PoolDoc = NonNullable<LoadBalancerDoc['listeners'][number]['default_pool']>;
+
+function buildLoadBalancer(lb: LoadBalancerDoc, byAddress: ReadonlyMap<string, string>, fail: Fail): LoadBalancerModel {
+  const base = '/services/loadbalancer';
+  const vip = parseAddress(lb.vip_address)!;
+  if (!byAddress.has(vip.text)) fail(`${base}/vip_address`, `${vip.text} is not an address of any configured interface`);
+  const seen = new Map<number, number>();
+  const listeners = lb.listeners.map((listener, i) => {
+    const first = seen.get(listener.protocol_port);
+    if (first !== undefined) fail(`${base}/listeners/${i}/protocol_port`, `port ${listener.protocol_port} is already used by listener ${first}`);
+    else seen.set(listener.protocol_port, i);
+    const pool = listener.default_pool ?? undefined;
+    return {
+      id: listener.id,
+      name: listener.name ?? '',
+      enabled: listener.admin_state_up ?? true,
+      protocol: listener.protocol,
+      port: listener.protocol_port,
+      pool: pool ? buildPool(pool, listener.protocol, `${base}/listeners/${i}/default_pool`, fail) : undefined,
+    };
+  });
+  return { id: lb.id, name: lb.name ?? '', enabled: lb.admin_state_up ?? true, vip, listeners };
+}
+
+function buildPool(pool: PoolDoc, listenerProtocol: PoolModel['protocol'], base: string, fail: Fail): PoolModel {
+  const persistence = pool.session_persistence ?? undefined;
+  const cookieName = persistence?.cookie_name ? persistence.cookie_name : undefined;
+  if (persistence?.type === 'APP_COOKIE' && cookieName === undefined) fail(`${base}/session_persistence/cookie_name`, 'is required for APP_COOKIE session persistence');
+  const monitor = pool.healthmonitor ?? undefined;
+  const healthMonitor: HealthMonitorModel | undefined = monitor && {
+    type: monitor.type,
+    delay: monitor.delay,
+    timeout: monitor.timeout,
+    maxRetries: monitor.max_retries,
+    httpMethod: monitor.http_method ?? 'GET',
+    urlPath: monitor.url_path ?? '/',
+    expectedCodes: monitor.expected_codes ?? '200',
+    enabled: monitor.admin_state_up ?? true,
+  };
+  return {
+    id: pool.id,
+    name: pool.name ?? '',
+    enabled: pool.admin_state_up ?? true,
+    algorithm: pool.lb_algorithm ?? 'ROUND_ROBIN',
+    protocol: pool.protocol ?? listenerProtocol,
+    healthMonitor,
+    sessionPersistence: persistence && { type: persistence.type, cookieName },
+    members: pool.members.map((m) => ({
+      id: m.id ?? '',
+      address: parseAddress(m.address)!,
+      port: m.protocol_port,
+      weight: m.weight ?? 1,
+      enabled: m.admin_state_up ?? true,
+    })),
+  };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

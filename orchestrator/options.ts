@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import ini from 'ini';
 import ipaddr from 'ipaddr.js';
 import { contains, parseAddress, parseCidr, type ParsedCidr } from '../contract/ip.js';
+import { DEFAULT_API_PORT, DEFAULT_METADATA_PORT, DEFAULT_STATE_DIR } from '../contract/defaults.js';
 import type { OrchestratorOptions } from './options-types.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/astara/orchestrator.ini';
@@ -68,7 +69,7 @@ const SPECS: readonly OptionSpec[] = [
     show: (o) => o.computeProvider,
   }),
   spec('DEFAULT', 'log_level', 'info', 'One of fatal, error, warn, info, debug, trace.', { show: (o) => o.logLevel }),
-  spec('DEFAULT', 'state_path', '/var/lib/astara', 'Where the orchestrator keeps its state (and, with the local provider, each appliance\'s).', {
+  spec('DEFAULT', 'state_path', DEFAULT_STATE_DIR, 'Where the orchestrator keeps its state (and, with the local provider, each appliance\'s).', {
     show: (o) => o.statePath,
   }),
   spec('DEFAULT', 'health_check_period', '60', 'Seconds between health polls of every resource.', { show: (o) => o.healthCheckPeriodS }),
@@ -94,7 +95,7 @@ const SPECS: readonly OptionSpec[] = [
     show: (o) => o.apiListen,
   }),
   spec('DEFAULT', 'api_port', '44250', 'Port of the admin API.', { aliases: [{ section: 'DEFAULT', name: 'rug_api_port' }], show: (o) => o.apiPort }),
-  spec('DEFAULT', 'astara_metadata_port', '9697', 'Port the orchestrator answers the appliances\' metadata proxies on.', {
+  spec('DEFAULT', 'astara_metadata_port', String(DEFAULT_METADATA_PORT), 'Port the orchestrator answers the appliances\' metadata proxies on.', {
     show: (o) => o.astaraMetadataPort,
   }),
   spec('DEFAULT', 'management_network_id', 'a57a0000-0000-4000-8000-000000000000', 'Id of the network every appliance\'s first interface is on.', {
@@ -112,7 +113,7 @@ const SPECS: readonly OptionSpec[] = [
   spec('DEFAULT', 'provider_rules_path', '/etc/astara/provider_rules.json', 'JSON file whose `labels` go into every router document.', {
     show: (o) => o.providerRulesPath,
   }),
-  spec('router', 'mgt_service_port', '5000', 'Port of the router appliances\' agent API.', {
+  spec('router', 'mgt_service_port', String(DEFAULT_API_PORT), 'Port of the router appliances\' agent API.', {
     aliases: [
       { section: 'DEFAULT', name: 'akanda_mgt_service_port' },
       { section: 'router', name: 'akanda_mgt_service_port' },
@@ -123,7 +124,7 @@ const SPECS: readonly OptionSpec[] = [
     aliases: [{ section: 'DEFAULT', name: 'router_image_uuid' }],
     show: (o) => o.router.imageUuid,
   }),
-  spec('loadbalancer', 'mgt_service_port', '5000', 'Port of the load balancer appliances\' agent API.', {
+  spec('loadbalancer', 'mgt_service_port', String(DEFAULT_API_PORT), 'Port of the load balancer appliances\' agent API.', {
     show: (o) => o.loadbalancer.mgtServicePort,
   }),
   spec('loadbalancer', 'image_uuid', undefined, 'Image load balancer appliances boot.', { show: (o) => o.loadbalancer.imageUuid }),

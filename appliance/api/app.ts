@@ -3,12 +3,12 @@
 // 405 with an Allow header; every error is a JSON body naming what is wrong.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { unwrapDocument, validateDocument, type Problem } from '../../contract/index.js';
+import { MAX_DOCUMENT_BYTES, unwrapDocument, validateDocument, type Problem } from '../../contract/index.js';
 import { ApplyFailedError, CheckFailedError, messageOf, type ApplyEngine } from '../engine/engine.js';
 import type { CommandRunner } from '../host/exec.js';
 import { toApiInterface, type InterfaceNames, type LiveInterface } from '../host/interfaces.js';
 import { SharedRead } from './cache.js';
-import { sendError, sendJson } from './json.js';
+import { parseJsonBody, sendError, sendJson } from './json.js';
 import { lockoutProblems } from './lockout.js';
 import type { GatewayProbe } from './status.js';
 import type { DaemonRegistry } from '../host/daemons.js';
@@ -30,14 +30,24 @@ export interface ApiDependencies {
   readonly startedAt: number;
 }
 
-/** Largest document accepted; a 5,000-allocation router is about 1 MB. */
-const BODY_LIMIT = '32mb';
+/**
+ * PUT bodies held in memory at once (being received, parsed, validated or
+ * applied: applies run one at a time, so two keep the next one ready). Up to
+ * BODIES_WAITING more wait with their bodies unread in the kernel's socket
+ * buffers, costing nothing; beyond that the answer is 503 with Retry-After.
+ */
+export const BODIES_AT_ONCE = 2;
+export const BODIES_WAITING = 8;
+const RETRY_AFTER_S = 1;
+const LIMIT_TEXT = `${MAX_DOCUMENT_BYTES / (1024 * 1024)} MiB`;
 
 export function createApp(deps: ApiDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestLogger(deps.logger, deps.metrics));
+  const gate = new BodyGate(BODIES_AT_ONCE, BODIES_WAITING);
+  const readBody = express.raw({ type: () => true, limit: MAX_DOCUMENT_BYTES });
 
   const v1 = express.Router();
   route(v1, '/v1/base', {
@@ -81,7 +91,7 @@ export function createApp(deps: ApiDependencies): express.Express {
     get: (_req, res) => {
       sendJson(res, 200, { configuration: deps.engine.current?.document ?? {} });
     },
-    put: [requireJson, express.json({ type: () => true, limit: BODY_LIMIT, strict: false }), async (req, res) => putConfig(deps, req, res)],
+    put: [requireJson, gate.enter, readBody, parseBody, async (req, res) => putConfig(deps, req, res)],
   });
   route(v1, '/v1/system/apply', {
     get: (_req, res) => {
@@ -124,12 +134,16 @@ export function createApp(deps: ApiDependencies): express.Express {
   app.use((req: Request, res: Response) => {
     sendError(res, 404, 'not found', [{ message: `no route ${req.method} ${req.path}` }]);
   });
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const typed = error as { type?: string; status?: number; message?: string };
-    if (typed.type === 'entity.parse.failed') {
-      sendError(res, 400, 'malformed JSON', [{ message: typed.message ?? 'cannot parse the body' }]);
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const typed = error as { type?: string; status?: number; expose?: boolean; message?: string };
+    if (typed.type === 'request.aborted') {
+      // The client went away mid-body: nobody to answer, nothing wrong here.
+      deps.logger.info({ method: req.method, url: req.originalUrl, remote: req.socket.remoteAddress }, 'the client aborted its request body');
     } else if (typed.type === 'entity.too.large') {
-      sendError(res, 413, 'document too large', [{ message: `the limit is ${BODY_LIMIT}` }]);
+      sendError(res, 413, 'document too large', [{ message: `the limit is ${LIMIT_TEXT} (${MAX_DOCUMENT_BYTES} bytes)` }]);
+    } else if (typed.expose === true && typed.status !== undefined && typed.status >= 400 && typed.status < 500) {
+      // What the body reader refuses on its own (an unknown Content-Encoding, a body shorter than announced).
+      sendError(res, typed.status, 'bad request body', [{ message: typed.message ?? 'cannot read the body' }]);
     } else {
       deps.logger.error({ err: error }, 'unhandled error');
       sendError(res, 500, 'internal error', [{ message: messageOf(error) }]);
@@ -162,7 +176,67 @@ function requireJson(req: Request, res: Response, next: NextFunction): void {
     sendError(res, 415, 'unsupported media type', [{ message: `Content-Type must be application/json, not ${req.get('content-type') ?? 'missing'}` }]);
     return;
   }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.get('content-type') ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    sendError(res, 415, 'unsupported media type', [{ message: `the body must be UTF-8, not ${charset}` }]);
+    return;
+  }
   next();
+}
+
+function parseBody(req: Request, res: Response, next: NextFunction): void {
+  const parsed = parseJsonBody(req.body as Buffer | undefined);
+  if (!parsed.ok) {
+    sendError(res, parsed.status, parsed.error, parsed.details);
+    return;
+  }
+  req.body = parsed.value;
+  next();
+}
+
+/**
+ * Bounds the PUT bodies held at once (see BODIES_AT_ONCE). A request holds
+ * its place until its answer is sent or its connection closes.
+ */
+class BodyGate {
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly atOnce: number,
+    private readonly maxWaiting: number,
+  ) {}
+
+  readonly enter = (_req: Request, res: Response, next: NextFunction): void => {
+    const admit = () => {
+      this.#active++;
+      res.once('close', () => {
+        this.#active--;
+        this.#admitWaiting();
+      });
+      next();
+    };
+    if (this.#active < this.atOnce) {
+      admit();
+    } else if (this.#waiting.length < this.maxWaiting) {
+      this.#waiting.push(admit);
+      res.once('close', () => {
+        const index = this.#waiting.indexOf(admit);
+        if (index >= 0) this.#waiting.splice(index, 1);
+      });
+    } else {
+      res.set('Retry-After', String(RETRY_AFTER_S));
+      sendError(res, 503, 'busy', [{ message: `${this.atOnce} configurations are being received or applied and ${this.maxWaiting} more are waiting; retry in ${RETRY_AFTER_S} s` }]);
+    }
+  };
+
+  #admitWaiting(): void {
+    while (this.#active < this.atOnce) {
+      const next = this.#waiting.shift();
+      if (!next) return;
+      next();
+    }
+  }
 }
 
 async function putConfig(deps: ApiDependencies, req: Request, res: Response): Promise<void> {

@@ -1,6 +1,8 @@
 // The agent must never lock itself out (spec section 7): a document that would
 // remove an address the API listens on, or put it on a network whose firewall
-// does not let the management network in, is refused.
+// does not let the management network in, is refused. Nor may the metadata
+// proxy's upstream be the API itself: guests would read the agent's API
+// through 169.254.169.254.
 import { parseAddress, type ConfigModel, type Problem } from '../../contract/index.js';
 import type { LiveInterface } from '../host/interfaces.js';
 
@@ -9,6 +11,9 @@ export function lockoutProblems(model: ConfigModel, listenAddresses: readonly st
   for (const listen of listenAddresses) {
     const address = parseAddress(listen);
     if (!address || address.addr.range() === 'unspecified' || address.addr.range() === 'loopback') continue;
+    if (model.orchestrator.address.text === address.text) {
+      problems.push({ path: '/orchestrator/address', message: `${address.text} is the address the agent's API listens on: guests would reach the API through the metadata proxy` });
+    }
     const holder = live.find((i) => i.link.addr_info.some((a) => parseAddress(a.local)?.text === address.text));
     if (!holder) continue;
     const index = model.networks.findIndex((n) => n.ifname === holder.generic);

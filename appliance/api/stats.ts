@@ -1,9 +1,11 @@
 // Traffic and host figures for GET /v1/system/stats and GET /metrics: per
 // generic interface counters (one `ip -s link` read), the conntrack entry count
 // (a /proc file), per floating IP bytes from the firewall's accounting chain
-// (one `iptables-save -c` read), and host memory, load and disk from
-// systeminformation (cached: its load sampling takes about half a second).
+// (one `iptables-save -c` and one `ip6tables-save -c` read, in the format the
+// firewall defines in drivers/firewall/accounting.ts), and host memory, load
+// and disk from systeminformation (cached: its load sampling takes about half a second).
 import { readFile } from 'node:fs/promises';
+import { accountingCounter, ACCOUNTING_READS } from '../drivers/firewall/accounting.js';
 import type { CommandRunner } from '../host/exec.js';
 import type { InterfaceNames, IpLink } from '../host/interfaces.js';
 
@@ -43,26 +45,22 @@ export interface Stats {
   readonly host: HostFigures | null;
 }
 
-/** The comment the firewall puts on its per-floating-IP accounting rules. */
-export const FIP_ACCOUNTING_CHAIN = 'astara-fip-acct';
-const ACCOUNTING_RULE = /^\[(\d+):(\d+)\] -A astara-fip-acct .*--comment "?fip-(in|out) ([0-9a-fA-F.:]+) ([0-9a-fA-F.:]+)"?/;
-
-/** Parse `iptables-save -c` output into per floating IP counters. Pure. */
+/** Parse `iptables-save -c` output (of either family, or both concatenated) into per floating IP counters. Pure. */
 export function parseFloatingIpCounters(save: string): FloatingIpCounters[] {
   const byFloating = new Map<string, { floating_ip: string; fixed_ip: string; bytes_in: number; packets_in: number; bytes_out: number; packets_out: number }>();
   for (const line of save.split('\n')) {
-    const match = ACCOUNTING_RULE.exec(line);
-    if (!match) continue;
-    const [, packets, bytes, direction, floating, fixed] = match;
-    const entry = byFloating.get(floating!) ?? { floating_ip: floating!, fixed_ip: fixed!, bytes_in: 0, packets_in: 0, bytes_out: 0, packets_out: 0 };
+    const counter = accountingCounter(line);
+    if (!counter) continue;
+    const { floating, fixed, direction, bytes, packets } = counter;
+    const entry = byFloating.get(floating) ?? { floating_ip: floating, fixed_ip: fixed, bytes_in: 0, packets_in: 0, bytes_out: 0, packets_out: 0 };
     if (direction === 'in') {
-      entry.bytes_in += Number(bytes);
-      entry.packets_in += Number(packets);
+      entry.bytes_in += bytes;
+      entry.packets_in += packets;
     } else {
-      entry.bytes_out += Number(bytes);
-      entry.packets_out += Number(packets);
+      entry.bytes_out += bytes;
+      entry.packets_out += packets;
     }
-    byFloating.set(floating!, entry);
+    byFloating.set(floating, entry);
   }
   return [...byFloating.values()].sort((a, b) => a.floating_ip.localeCompare(b.floating_ip));
 }
@@ -116,9 +114,10 @@ export class StatsCollector {
     }
   }
 
+  /** Both families: a host without ip6tables (or iptables) still reports the other. */
   async #floatingIps(): Promise<FloatingIpCounters[]> {
-    const { stdout } = await this.runner.read(['iptables-save', '-c', '-t', 'filter'], { allowFailure: true });
-    return parseFloatingIpCounters(stdout);
+    const saves = await Promise.all(ACCOUNTING_READS.map((argv) => this.runner.read(argv, { allowFailure: true })));
+    return parseFloatingIpCounters(saves.map((save) => (save.exitCode === 0 ? save.stdout : '')).join('\n'));
   }
 
   /** Host figures, cached; concurrent callers share one collection. */

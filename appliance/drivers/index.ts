@@ -1,6 +1,7 @@
 // The subsystems of the appliance in dependency order (spec section 5):
 // hostname, interfaces and addresses, routes, firewall, DHCP, routing daemon,
-// metadata proxy, ARP, then services.
+// metadata proxy, ARP, then services (VPN, HA). The firewall is applied in its
+// place but rendered last, with every other subsystem's firewall contribution.
 import type { Logger } from 'pino';
 import type { AnySubsystem } from '../engine/subsystem.js';
 import type { InterfaceNames } from '../host/interfaces.js';
@@ -8,12 +9,14 @@ import type { DaemonRegistry } from '../host/daemons.js';
 import { createArpSubsystem } from './arp/index.js';
 import { createDhcpSubsystem } from './dhcp/index.js';
 import { createFirewallSubsystem } from './firewall/index.js';
+import { createHaSubsystem } from './ha/index.js';
 import { createHostnameSubsystem } from './hostname/index.js';
 import { createInterfacesSubsystem } from './interfaces/index.js';
 import { createRoutesSubsystem } from './routes/index.js';
 import { createRoutingSubsystem } from './routing/index.js';
 import { createSysctlSubsystem } from './sysctl/index.js';
 import { createMetadataSubsystem } from './metadata/index.js';
+import { createVpnSubsystem } from './vpn/index.js';
 
 export interface DriverEnvironment {
   /** Root of everything the agent writes; each subsystem uses its own folder below it. */
@@ -21,7 +24,7 @@ export interface DriverEnvironment {
   readonly interfaces: InterfaceNames;
   readonly daemons: DaemonRegistry;
   readonly logger: Logger;
-  /** TCP port of the agent's API (default 5000): the firewall opens it on the management interface. */
+  /** TCP port of the agent's API (default DEFAULT_API_PORT): the firewall opens it on the management interface. */
   readonly apiPort?: number;
 }
 
@@ -36,5 +39,7 @@ export function createSubsystems(env: DriverEnvironment): AnySubsystem[] {
     createRoutingSubsystem(env),
     createMetadataSubsystem(env),
     createArpSubsystem(env),
+    createVpnSubsystem(),
+    createHaSubsystem(),
   ];
 }

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { replaceFile, writeFileAtomic } from './store.js';
+import { replaceFile, sweepLeftovers, writeFileAtomic } from './store.js';
 
 describe('state files', () => {
   let dir: string;
@@ -44,5 +44,14 @@ describe('state files', () => {
     const replaced = await replaceFile(path, 'x\n');
     await replaced.undo();
     assert.deepEqual(await readdir(dir), []);
+  });
+
+  it('sweepLeftovers removes temporary files and undo copies a killed agent left, and nothing else', async () => {
+    await mkdir(join(dir, 'dnsmasq'));
+    for (const name of ['applied.json', 'applied.json.tmp-123', 'dnsmasq/hosts', 'dnsmasq/hosts.prev-77', 'dnsmasq/hosts.tmp-9']) await writeFile(join(dir, name), 'x');
+    const removed = await sweepLeftovers(dir);
+    assert.equal(removed.length, 3);
+    assert.deepEqual((await readdir(dir)).sort(), ['applied.json', 'dnsmasq']);
+    assert.deepEqual(await readdir(join(dir, 'dnsmasq')), ['hosts']);
   });
 });

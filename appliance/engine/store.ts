@@ -1,7 +1,7 @@
 // Durable state of the agent under its state directory. Every file is replaced
 // atomically (write a temporary file, fsync it, rename it over the old one,
 // fsync the directory), so a crash leaves either the old or the new version.
-import { link, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
@@ -62,6 +62,43 @@ export async function replaceFile(path: string, data: string): Promise<FileRepla
     undo: () => (hadPrevious ? rename(previous, path) : rm(path, { force: true })),
     commit: () => rm(previous, { force: true }),
   };
+}
+
+/** Remove a file the way replaceFile replaces one: kept aside until the change is committed. */
+export async function removeFile(path: string): Promise<FileReplacement> {
+  const previous = `${path}.prev-${process.pid}`;
+  try {
+    await rename(path, previous);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return { undo: () => Promise.resolve(), commit: () => Promise.resolve() };
+  }
+  return { undo: () => rename(previous, path), commit: () => rm(previous, { force: true }) };
+}
+
+/**
+ * Remove what a killed agent may have left under `dir`: temporary files of
+ * atomic writes and the copies kept for undo (`*.tmp-<pid>`, `*.prev-<pid>`).
+ * Run at start-up, before anything else writes there.
+ */
+export async function sweepLeftovers(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return removed;
+    throw error;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) removed.push(...(await sweepLeftovers(path)));
+    else if (/\.(?:tmp|prev)-\d+$/.test(entry.name)) {
+      await rm(path, { force: true });
+      removed.push(path);
+    }
+  }
+  return removed;
 }
 
 export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {

@@ -1,6 +1,7 @@
 // `astara-configure-management`: the first-boot command.
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_STATE_DIR } from '../../contract/index.js';
 import { writeFileAtomic } from '../engine/store.js';
 import { CommandRunner } from '../host/exec.js';
 import { configureManagement, DEFAULT_MANAGEMENT_MTU, parseManagementRequest, parseUserData, sshdListenConfig } from './configure.js';
@@ -20,7 +21,7 @@ export function buildProgram(): Command {
     )
     .argument('[mac]', 'MAC address of the management interface')
     .argument('[address]', 'ADDRESS/PREFIX to configure on it')
-    .option('--state-dir <dir>', 'state directory of the agent (where the address is recorded)', '/var/lib/astara')
+    .option('--state-dir <dir>', 'state directory of the agent (where the address is recorded)', DEFAULT_STATE_DIR)
     .option('--mtu <n>', 'MTU of the management interface', (v) => {
       if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a number');
       return Number(v);

@@ -20,7 +20,7 @@ describe('astara-metadata-proxy', { timeout: 30_000 }, () => {
     const dir = await mkdtemp(join(tmpdir(), 'astara-mdp-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, 'state.json');
-    const listener = { networkId: 'n1', ifname: 'ge2', address: '127.0.0.2', port: 0, tenantId: 't', instances: { '127.0.0.10': 'd1' } };
+    const listener = { networkId: 'n1', ifname: 'ge2', address: '127.0.0.2', port: 0, tenantId: 't', instances: { '127.0.0.10': 'd1' }, sources: ['127.0.0.0/8'] };
     await writeFile(file, JSON.stringify({ upstream: 'http://[::1]:9697', listeners: [listener] }));
 
     const standalone = new StandaloneProxy(file, logger);

@@ -68,7 +68,7 @@ export function buildProgram(): Command {
     .description(
       'Forward guests\' metadata requests to the orchestrator: one HTTP listener per tenant network, as described by a JSON ' +
         'state file ({"upstream": "http://[addr]:port", "listeners": [{"networkId", "ifname", "address", "port", "tenantId", ' +
-        '"instances": {"guest ip": "device id"}}]}). SIGHUP re-reads the file.',
+        '"instances": {"guest ip": "device id"}, "sources": ["guest prefix"]}]}). SIGHUP re-reads the file.',
     )
     .requiredOption('--config <file>', 'desired state as JSON')
     .addOption(new Option('--max-header-size <bytes>', 'largest request header block from a guest').default(8192).argParser(positiveInt))

@@ -103,6 +103,7 @@ function listenerState(overrides: Partial<MetadataListenerState> = {}): Metadata
     port: 0,
     tenantId: 'tenant-1',
     instances: { '127.0.0.10': 'dev-10', '127.0.0.11': 'dev-11' },
+    sources: ['127.0.0.0/8'],
     ...overrides,
   };
 }
@@ -275,10 +276,33 @@ describe('MetadataProxy forwarding', { timeout: 30_000 }, () => {
     const upstream = await fakeUpstream(t, '::1');
     assert.match(upstream.url, /^http:\/\/\[::1\]:\d+$/);
     const proxy = newProxy(t);
-    await proxy.update({ upstream: upstream.url, listeners: [listenerState({ address: '::1', instances: { '::1': 'dev-v6' } })] });
+    await proxy.update({ upstream: upstream.url, listeners: [listenerState({ address: '::1', instances: { '::1': 'dev-v6' }, sources: ['::1/128'] })] });
     const answer = await guest(portOf(proxy, 'net-a'), '/echo', { host: '::1', localAddress: '::1' });
     assert.equal(answer.status, 200);
     assert.deepEqual(identity(upstream.seen[0]!.headers), { forwardedFor: '::1', instance: 'dev-v6', tenant: 'tenant-1', network: 'net-a' });
+  });
+});
+
+describe('MetadataProxy sources', { timeout: 30_000 }, () => {
+  it('refuses a connection from outside its network\'s prefixes before reading a byte of it', async (t) => {
+    const { upstream, port } = await start(t, {}, [listenerState({ sources: ['127.0.0.8/29', 'fd00:a::/64'] })]);
+    assert.equal((await guest(port, '/echo', { localAddress: '127.0.0.15' })).status, 200);
+    await assert.rejects(guest(port, '/echo', { localAddress: '127.0.0.16' }), { code: 'ECONNRESET' });
+    await assert.rejects(guest(port, '/echo', { localAddress: '127.0.0.1' }), { code: 'ECONNRESET' });
+    assert.deepEqual(
+      upstream.seen.map((s) => s.headers['x-forwarded-for']),
+      ['127.0.0.15'],
+    );
+  });
+
+  it('applies new prefixes to a kept listener', async (t) => {
+    const { upstream, proxy, port } = await start(t, {}, [listenerState({ sources: ['127.0.0.10/32'] })]);
+    assert.equal((await guest(port, '/echo', { localAddress: '127.0.0.10' })).status, 200);
+    const result = await proxy.update({ upstream: upstream.url, listeners: [listenerState({ sources: ['127.0.0.20/32'] })] });
+    assert.deepEqual(result, { changed: true, opened: [], closed: [], failed: [] });
+    assert.equal(portOf(proxy, 'net-a'), port, 'the listener is kept');
+    await assert.rejects(guest(port, '/echo', { localAddress: '127.0.0.10' }), { code: 'ECONNRESET' });
+    assert.equal((await guest(port, '/echo', { localAddress: '127.0.0.20' })).status, 200);
   });
 });
 

@@ -2,8 +2,11 @@
 // guest's GET to the orchestrator's metadata server with the identity headers
 // set by the proxy itself (spec section 6). update() swaps the per-listener
 // maps and the upstream synchronously, so a request sees either the old or the
-// new configuration, never a mix, and in-flight requests keep theirs.
+// new configuration, never a mix, and in-flight requests keep theirs. Each
+// listener accepts connections only from its own network's prefixes: the
+// firewall already keeps other guests away, this holds even without it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
@@ -46,6 +49,7 @@ interface Context {
   readonly ifname: string;
   readonly tenantId: string;
   readonly instances: ReadonlyMap<string, string>;
+  readonly sources: readonly [ipaddr.IPv4 | ipaddr.IPv6, number][];
   readonly fingerprint: string;
 }
 
@@ -180,6 +184,13 @@ export class MetadataProxy {
     server.requestTimeout = this.#timeoutMs + 10_000;
     server.keepAliveTimeout = 5000;
     const listener: Listener = { key, server, context: contextOf(state), closing: false, inFlight: 0, perSource: new Map() };
+    // Read at each connection: an update may change the prefixes of a kept listener.
+    server.on('connection', (socket: Socket) => {
+      const source = canonicalSource(socket.remoteAddress);
+      if (admits(listener.context.sources, source)) return;
+      this.#logger.debug({ source, listener: key, networkId: listener.context.networkId }, 'metadata connection refused: source outside the network');
+      socket.destroy();
+    });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       void this.#handle(listener, req, res);
     });
@@ -297,8 +308,16 @@ function listenerKey(state: MetadataListenerState): string {
 
 function contextOf(state: MetadataListenerState): Context {
   const instances = new Map(Object.entries(state.instances));
-  const fingerprint = JSON.stringify([state.networkId, state.ifname, state.tenantId, [...instances].sort()]);
-  return { networkId: state.networkId, ifname: state.ifname, tenantId: state.tenantId, instances, fingerprint };
+  const sources = state.sources.map((prefix) => ipaddr.parseCIDR(prefix));
+  const fingerprint = JSON.stringify([state.networkId, state.ifname, state.tenantId, [...instances].sort(), state.sources]);
+  return { networkId: state.networkId, ifname: state.ifname, tenantId: state.tenantId, instances, sources, fingerprint };
+}
+
+/** Whether a canonical source address lies in one of the prefixes. */
+function admits(prefixes: Context['sources'], source: string): boolean {
+  if (!ipaddr.isValid(source)) return false;
+  const address = ipaddr.parse(source);
+  return prefixes.some((prefix) => address.kind() === prefix[0].kind() && address.match(prefix));
 }
 
 /** Canonical text of the peer address (IPv4-mapped IPv6 folded to IPv4), matching the map's keys. */

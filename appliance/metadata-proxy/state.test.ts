@@ -52,6 +52,7 @@ describe('metadataProxyState', () => {
           '198.51.100.3': 'c72a34fb-5a4d-4d2e-8f1c-9b8a7c6d5e04',
           'fd00:6c94::f816:3eff:fe1b:9376': 'c72a34fb-5a4d-4d2e-8f1c-9b8a7c6d5e04',
         },
+        sources: ['198.51.100.0/24', 'fd00:6c94::/64'],
       },
       {
         networkId: 'net-isolated',
@@ -60,6 +61,8 @@ describe('metadataProxyState', () => {
         port: 9603,
         tenantId: 'c25992581e574b6485dbfdf39a3df46c',
         instances: { '203.0.113.5': 'dev-5', 'fd00:77::5': 'dev-5' },
+        // No subnets: the prefixes of its interface addresses are its guests'.
+        sources: ['fd00:77::/64', '203.0.113.0/25', '203.0.113.128/25'],
       },
     ]);
   });
@@ -80,21 +83,22 @@ describe('metadataProxyState', () => {
 describe('parseMetadataProxyState', () => {
   const good = {
     upstream: 'http://[::1]:9697',
-    listeners: [{ networkId: 'n', ifname: 'ge2', address: '127.0.0.2', port: 0, tenantId: 't', instances: { '127.0.0.010': 'd' } }],
+    listeners: [{ networkId: 'n', ifname: 'ge2', address: '127.0.0.2', port: 0, tenantId: 't', instances: { '127.0.0.010': 'd' }, sources: ['127.0.0.0/8'] }],
   };
 
   it('canonicalises addresses', () => {
     assert.throws(() => parseMetadataProxyState(good), /instances: 127\.0\.0\.010 is not an IP address/);
     const state = parseMetadataProxyState({
       ...good,
-      listeners: [{ ...good.listeners[0], address: '::0001', instances: { 'FD00::0:5': 'd' } }],
+      listeners: [{ ...good.listeners[0], address: '::0001', instances: { 'FD00::0:5': 'd' }, sources: ['FD00::5/64', '127.0.0.9/8'] }],
     });
     assert.equal(state.listeners[0]!.address, '::1');
     assert.deepEqual(state.listeners[0]!.instances, { 'fd00::5': 'd' });
+    assert.deepEqual(state.listeners[0]!.sources, ['fd00::/64', '127.0.0.0/8']);
   });
 
   it('names the bad field', () => {
-    const l = { networkId: 'n', ifname: 'ge2', address: '127.0.0.2', port: 9602, tenantId: 't', instances: {} };
+    const l = { networkId: 'n', ifname: 'ge2', address: '127.0.0.2', port: 9602, tenantId: 't', instances: {}, sources: ['127.0.0.0/8'] };
     const cases: [unknown, RegExp][] = [
       [[], /\/: must be an object/],
       [{ listeners: [] }, /\/upstream: must be a string/],
@@ -105,6 +109,8 @@ describe('parseMetadataProxyState', () => {
       [{ upstream: 'http://x:1', listeners: [{ ...l, port: 70000 }] }, /\/listeners\/0\/port/],
       [{ upstream: 'http://x:1', listeners: [{ ...l, tenantId: 5 }] }, /\/listeners\/0\/tenantId/],
       [{ upstream: 'http://x:1', listeners: [l, l] }, /\/listeners\/1: 127\.0\.0\.2 port 9602 is listed twice/],
+      [{ upstream: 'http://x:1', listeners: [{ ...l, sources: undefined }] }, /\/listeners\/0\/sources: must be an array of prefixes/],
+      [{ upstream: 'http://x:1', listeners: [{ ...l, sources: ['127.0.0.0/8', '127.0.0.1'] }] }, /\/listeners\/0\/sources\/1: must be a prefix/],
     ];
     for (const [value, message] of cases) assert.throws(() => parseMetadataProxyState(value), message);
   });

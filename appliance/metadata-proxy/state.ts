@@ -1,6 +1,6 @@
 // The metadata proxy's desired state: derived purely from the config model by
 // the agent, or read as JSON by the standalone `astara-metadata-proxy`.
-import { isTenantNetwork, parseAddress, type ConfigModel } from '../../contract/index.js';
+import { isTenantNetwork, parseAddress, parseCidr, type ConfigModel } from '../../contract/index.js';
 
 /** Listener port of interface `geN` is `METADATA_PORT_BASE + N`. */
 export const METADATA_PORT_BASE = 9600;
@@ -18,6 +18,12 @@ export interface MetadataListenerState {
   readonly tenantId: string;
   /** Guest source address (canonical text) -> device id, sent as `X-Instance-ID`. */
   readonly instances: Readonly<Record<string, string>>;
+  /**
+   * The network's own prefixes (`network/length`): its subnets and the
+   * prefixes of its interface addresses. A connection from any other source
+   * is refused, so no guest can speak to another network's listener.
+   */
+  readonly sources: readonly string[];
 }
 
 export interface MetadataProxyState {
@@ -43,6 +49,7 @@ export function metadataProxyState(model: ConfigModel): MetadataProxyState {
         if (!Object.hasOwn(instances, ip.text)) instances[ip.text] = allocation.deviceId;
       }
     }
+    const sources = [...new Set([...network.subnets.map((s) => s.cidr.network), ...network.addresses.map((a) => a.network)])];
     listeners.push({
       networkId: network.id,
       ifname: network.ifname,
@@ -50,6 +57,7 @@ export function metadataProxyState(model: ConfigModel): MetadataProxyState {
       port: METADATA_PORT_BASE + network.index,
       tenantId: model.tenantId,
       instances,
+      sources,
     });
   }
   return { upstream: upstreamUrl(model.orchestrator.address.text, model.orchestrator.metadataPort), listeners };
@@ -89,6 +97,12 @@ export function parseMetadataProxyState(value: unknown): MetadataProxyState {
       if (!parsed) throw new Error(`${path}/instances: ${ip} is not an IP address`);
       instances[parsed.text] = str(device, `${path}/instances/${ip}`);
     }
+    if (!Array.isArray(l.sources)) throw new Error(`${path}/sources: must be an array of prefixes`);
+    const sources = l.sources.map((item: unknown, j) => {
+      const prefix = typeof item === 'string' ? parseCidr(item) : undefined;
+      if (!prefix) throw new Error(`${path}/sources/${j}: must be a prefix such as 198.51.100.0/26`);
+      return prefix.network;
+    });
     return {
       networkId: str(l.networkId, `${path}/networkId`),
       ifname: str(l.ifname, `${path}/ifname`),
@@ -96,6 +110,7 @@ export function parseMetadataProxyState(value: unknown): MetadataProxyState {
       port,
       tenantId: str(l.tenantId, `${path}/tenantId`),
       instances,
+      sources,
     };
   });
   return { upstream, listeners };

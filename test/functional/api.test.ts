@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DEFAULT_API_PORT, MAX_DOCUMENT_BYTES } from '../../contract/index.js';
 import { Agent, REPO } from '../harness/agent.js';
 import { LAB, routerLab, type Topology } from '../harness/topology.js';
 
@@ -44,7 +45,7 @@ describe('v1 API of an agent in a namespace', () => {
     // The router's other interfaces get addresses only from a document; give
     // eth1 one by hand and check that nothing listens there.
     await lab.ip('router', ['addr', 'add', '192.0.2.2/24', 'dev', 'eth1']);
-    const fromExt = await lab.exec('ext', ['curl', '-sS', '--max-time', '3', 'http://192.0.2.2:5000/v1/base/'], { allowFailure: true });
+    const fromExt = await lab.exec('ext', ['curl', '-sS', '--max-time', '3', `http://192.0.2.2:${DEFAULT_API_PORT}/v1/base/`], { allowFailure: true });
     assert.equal(fromExt.exitCode, 7, `curl from the external side must be refused, got: ${fromExt.stderr}`);
     await lab.ip('router', ['addr', 'del', '192.0.2.2/24', 'dev', 'eth1']);
   });
@@ -127,6 +128,45 @@ describe('v1 API of an agent in a namespace', () => {
     assert.equal((await stat(persistedPath)).mtimeMs, beforeMtime);
     const get = await agent.request('GET', '/v1/system/config');
     assert.deepEqual(get.json<{ configuration: unknown }>().configuration, good);
+  });
+
+  it('refuses a document nested thousands of levels deep (422 naming the limit) and keeps answering for the applied one', async () => {
+    await agent.request('PUT', '/v1/system/config', { body: good });
+    const persistedPath = join(agent.stateDir, 'applied.json');
+    const before = await readFile(persistedPath, 'utf8');
+    // The issue's attack: an unknown key holding lists nested 3,500 deep.
+    const deep = `${JSON.stringify(good).slice(0, -1)},"deep":${'['.repeat(3500)}${']'.repeat(3500)}}`;
+    const answer = await agent.request('PUT', '/v1/system/config', { body: deep });
+    assert.equal(answer.status, 422, answer.body);
+    const [detail] = answer.json<ErrorBody>().details;
+    assert.match(detail!.path ?? '', /^\/deep(\/0)+$/);
+    assert.match(detail!.message, /nests deeper than \d+ levels of objects and lists \(a document may nest 32\)/);
+    assert.equal(await readFile(persistedPath, 'utf8'), before);
+    const get = await agent.request('GET', '/v1/system/config');
+    assert.equal(get.status, 200);
+    assert.deepEqual(get.json<{ configuration: unknown }>().configuration, good);
+  });
+
+  it('answers 413 naming the limit for a body beyond it', async () => {
+    const tooLarge = `${JSON.stringify(good).slice(0, -1)},"padding":"${'x'.repeat(MAX_DOCUMENT_BYTES)}"}`;
+    const answer = await agent.request('PUT', '/v1/system/config', { body: tooLarge });
+    assert.equal(answer.status, 413, answer.body);
+    assert.deepEqual(answer.json<ErrorBody>().details, [{ message: `the limit is ${MAX_DOCUMENT_BYTES / 1048576} MiB (${MAX_DOCUMENT_BYTES} bytes)` }]);
+    assert.deepEqual((await agent.request('GET', '/v1/system/config')).json<{ configuration: unknown }>().configuration, good);
+  });
+
+  it('keeps a key named __proto__ as sent, in the answer, in GET and in the persisted state, with a warning', async () => {
+    const text = `${JSON.stringify(good).slice(0, -1)},"__proto__":{"polluted":true},"toString":1}`;
+    const put = await agent.request('PUT', '/v1/system/config', { body: text });
+    assert.equal(put.status, 200, put.body);
+    const sent = JSON.parse(text) as Record<string, unknown>;
+    assert.deepEqual(put.json<{ warnings: { path: string }[] }>().warnings.map((w) => w.path).sort(), ['/__proto__', '/toString']);
+    const got = (await agent.request('GET', '/v1/system/config')).json<{ configuration: Record<string, unknown> }>().configuration;
+    const persisted = (JSON.parse(await readFile(join(agent.stateDir, 'applied.json'), 'utf8')) as { document: Record<string, unknown> }).document;
+    for (const document of [put.json<{ configuration: Record<string, unknown> }>().configuration, got, persisted]) {
+      assert.ok(Object.hasOwn(document, '__proto__'));
+      assert.deepEqual(document, sent);
+    }
   });
 
   it('refuses a document that would remove the address the API listens on', async () => {

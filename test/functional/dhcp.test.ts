@@ -2,9 +2,11 @@
 // namespaces against the agent's supervised dnsmasq: the lease carries the
 // allocation's address, hostname, DNS servers and routes; an allocation change
 // reaches dnsmasq by SIGHUP (same pid); unknown MACs get nothing; a killed
-// dnsmasq comes back; a re-push runs nothing.
+// dnsmasq comes back; a re-push runs nothing; a hostname dnsmasq would read
+// as something else is refused; a dnsmasq that cannot start is retried until
+// it serves again, without a new push.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, REPO } from '../harness/agent.js';
@@ -26,6 +28,7 @@ interface DaemonStatus {
   running: boolean;
   pid: number | null;
   restarts: number;
+  last_error: string | null;
 }
 interface ApplyReport {
   ok: boolean;
@@ -51,6 +54,7 @@ describe('DHCP from the agent’s dnsmasq to guests in namespaces', () => {
     const { daemons } = (await agent.request('GET', '/v1/status')).json<{ daemons: DaemonStatus[] }>();
     return daemons.find((d) => d.name === 'dnsmasq');
   };
+  const generation = async () => (await agent.request('GET', '/v1/status')).json<{ generation: number }>().generation;
   const dnsmasqLog = () => readFile(join(agent.stateDir, 'dnsmasq', 'dnsmasq.log'), 'utf8');
   const guestAddresses = async (role: string) =>
     (await lab.exec(role, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0'])).stdout.match(/inet \S+/g)?.map((m) => m.slice(5)) ?? [];
@@ -165,6 +169,78 @@ describe('DHCP from the agent’s dnsmasq to guests in namespaces', () => {
     const step = await put(doc);
     assert.equal(step.changed, false);
     assert.equal((await dnsmasq())?.pid, after.pid);
+  });
+
+  it('refuses an allocation whose hostname dnsmasq would read as something else, and keeps serving as before', async () => {
+    // In a hosts-file line dnsmasq takes `ignore` as "never answer this
+    // host", `infinite`, `5m` or `300` as a lease time, and the first label
+    // of a dotted quad or of `10.example` (the name it is given) as one too.
+    // Whichever layer refuses (the contract with 422, or the renderer with a
+    // 500 before anything is touched), nothing may change.
+    const before = (await dnsmasq())!;
+    const hostsFile = join(agent.stateDir, 'dnsmasq', 'hosts');
+    const hosts = await readFile(hostsFile, 'utf8');
+    const generationBefore = await generation();
+    for (const hostname of ['ignore', 'infinite', '5m', '300', '192.0.2.7', '10.example']) {
+      const bad = structuredClone(doc);
+      network(bad, 'ge2').allocations[0]!.hostname = hostname;
+      const answer = await agent.request('PUT', '/v1/system/config', { body: bad });
+      assert.ok(answer.status >= 400 && answer.status < 600, `${hostname}: ${answer.status} ${answer.body}`);
+      assert.match(answer.body, /allocations\/0\/hostname/, hostname);
+    }
+    assert.equal(await readFile(hostsFile, 'utf8'), hosts);
+    assert.equal(await generation(), generationBefore);
+    const after = (await dnsmasq())!;
+    assert.equal(after.pid, before.pid);
+    assert.equal(after.restarts, before.restarts);
+
+    const attempt = await guestA.lease();
+    assert.equal(attempt.exitCode, 0, await dnsmasqLog());
+    assert.equal(attempt.lease?.address, '198.51.100.11');
+    assert.equal(attempt.lease?.options['host-name'], 'guest-a');
+    assert.equal(attempt.lease?.options['dhcp-lease-time'], '86400');
+  });
+
+  it('keeps trying a dnsmasq that fails for good, shows it down, and it serves again by itself once the cause is gone', async () => {
+    // The cause, real and reversible: dnsmasq opens its lease file when it
+    // starts and exits (code 3, "cannot open or create lease file") when it
+    // cannot, as on a damaged state file system; here a directory stands at
+    // that path. The running dnsmasq keeps the file it has open, so only a
+    // restart meets the cause: a push that changes the main config (tenant
+    // B's DHCP off) restarts it, and fails; the undo's restart, on the
+    // previous config, fails too.
+    const before = (await dnsmasq())!;
+    const generationBefore = await generation();
+    const conf = join(agent.stateDir, 'dnsmasq', 'dnsmasq.conf');
+    const confBefore = await readFile(conf, 'utf8');
+    const leases = join(agent.stateDir, 'dnsmasq', 'leases');
+    await rm(leases, { force: true });
+    await mkdir(leases);
+    try {
+      const changed = structuredClone(doc);
+      for (const subnet of network(changed, 'ge3').subnets) subnet.dhcp_enabled = false;
+      const answer = await agent.request('PUT', '/v1/system/config', { body: changed });
+      assert.equal(answer.status, 500, answer.body);
+      assert.match(answer.body, /cannot open or create lease file/);
+      await waitFor('the supervisor to try dnsmasq again, twice', async () => ((await dnsmasq())?.restarts ?? 0) >= before.restarts + 2, 30_000);
+      const down = (await dnsmasq())!;
+      assert.equal(down.running, false);
+      assert.equal(down.pid, null);
+      assert.match(down.last_error ?? '', /exit code 3.*cannot open or create lease file/);
+      assert.ok(!alive(before.pid!));
+      assert.equal(await readFile(conf, 'utf8'), confBefore, 'the previous configuration is back on disk');
+    } finally {
+      await rm(leases, { recursive: true, force: true });
+    }
+
+    const recovered = performance.now();
+    await waitFor('dnsmasq to come back without a new push', async () => Boolean((await dnsmasq())?.running), 60_000);
+    timings.recoveryAfterCauseGone = Math.round(performance.now() - recovered);
+    assert.equal((await dnsmasq())?.last_error, null);
+    assert.equal(await generation(), generationBefore);
+    const attempt = await guestA.lease();
+    assert.equal(attempt.exitCode, 0, await dnsmasqLog());
+    assert.equal(attempt.lease?.address, '198.51.100.11');
   });
 
   it('stops dnsmasq when no tenant subnet has DHCP', async () => {

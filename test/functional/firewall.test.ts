@@ -1,8 +1,9 @@
 // The firewall and NAT of a real agent, proven with traffic between the lab's
 // namespaces: what the external side can and cannot reach, the management
 // address hidden from tenants, source NAT to the router's address, 1:1
-// floating IPs both ways and hairpin, a removed floating IP closing inbound,
-// and a re-push that runs nothing.
+// floating IPs both ways and hairpin, their traffic counted in both IP
+// versions, a removed floating IP closing inbound, and a re-push that runs
+// nothing. What guests may reach on the router itself is exposure.test.ts.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,7 +23,9 @@ interface StepReport {
 }
 
 const FLOATING = '203.0.113.10';
+const FLOATING6 = '2001:db8:e::10';
 const GUEST_A = '198.51.100.10'; // in `ta`, owns the floating IP
+const GUEST_A6 = 'fd00:a::10'; // in `ta`, owns the IPv6 floating IP
 const GUEST_B = '198.51.100.74'; // in `tb`, no floating IP
 const ROUTER_EXT = '192.0.2.2';
 const HTTP_PORT = 8080;
@@ -75,14 +78,18 @@ describe('firewall and NAT of an agent in the router lab', () => {
     }
     await run(['ip', '-n', lab.ns('ta'), '-batch', '-'], { input: 'addr add fd00:a::10/64 dev eth0 nodad\nroute add ::/0 via fd00:a::1\n' });
 
-    for (const [role, address] of [['ext', LAB.ext.v4], ['ta', GUEST_A]] as const) {
-      void spawnInNs(lab.ns(role), [process.execPath, '-e', WHO_AM_I, address, String(HTTP_PORT)], join(lab.dir, `http-${role}.log`));
-      await waitFor(`the HTTP server in ${role}`, async () => (await curl(role, `http://${address}:${HTTP_PORT}/`, 1)).exitCode === 0);
+    for (const [role, address] of [['ext', LAB.ext.v4], ['ext', LAB.ext.v6], ['ta', GUEST_A], ['ta', GUEST_A6]] as const) {
+      void spawnInNs(lab.ns(role), [process.execPath, '-e', WHO_AM_I, address, String(HTTP_PORT)], join(lab.dir, `http-${role}-${address}.log`));
+      const host = address.includes(':') ? `[${address}]` : address;
+      await waitFor(`the HTTP server on ${address} in ${role}`, async () => (await curl(role, `http://${host}:${HTTP_PORT}/`, 1)).exitCode === 0);
     }
 
     agent = await Agent.start(lab, { listen: [LAB.mgmtAddress] });
     doc = JSON.parse(await readFile(join(REPO, 'test/fixtures/documents/harness-router.json'), 'utf8')) as Doc;
-    doc.floating_ips = [{ floating_ip: FLOATING, fixed_ip: GUEST_A }];
+    doc.floating_ips = [
+      { floating_ip: FLOATING, fixed_ip: GUEST_A },
+      { floating_ip: FLOATING6, fixed_ip: GUEST_A6 },
+    ];
     const started = performance.now();
     const step = await put(doc);
     timings.firstPut = Math.round(performance.now() - started);
@@ -122,13 +129,16 @@ describe('firewall and NAT of an agent in the router lab', () => {
   });
 
   it('hides the management address from a tenant guest, not the router itself', async () => {
-    const [management, tenantSide] = await Promise.all([
+    const [management, tenantSide, ownListener] = await Promise.all([
       curl('ta', `http://[${LAB.mgmtAddress}]:5000/v1/base/`),
-      // The tenant interface takes all input: a closed port there answers with a reset.
+      // The tenant side takes only what the appliance serves there: a closed port is dropped too.
       curl('ta', 'http://[fd00:a::1]:5000/'),
+      // What it serves answers (the metadata listener; its upstream is absent here, so a 500).
+      curl('ta', 'http://198.51.100.1:9602/'),
     ]);
     assert.equal(management.exitCode, 28, 'the API on the management address must not answer a tenant');
-    assert.equal(tenantSide.exitCode, 7);
+    assert.equal(tenantSide.exitCode, 28);
+    assert.deepEqual(ownListener, { exitCode: 0, body: 'Internal Server Error' });
   });
 
   it('answers ICMP echo', async () => {
@@ -151,6 +161,23 @@ describe('firewall and NAT of an agent in the router lab', () => {
   it('hairpins a tenant guest to another guest’s floating IP', async () => {
     // Seen as the router's external address, so the reply comes back through the router.
     assert.deepEqual(await curl('tb', `http://${FLOATING}:${HTTP_PORT}/`), { exitCode: 0, body: ROUTER_EXT });
+  });
+
+  it('maps an IPv6 floating IP 1:1 both ways', async () => {
+    assert.deepEqual(await curl('ext', `http://[${FLOATING6}]:${HTTP_PORT}/`), { exitCode: 0, body: LAB.ext.v6 });
+    assert.deepEqual(await curl('ta', `http://[${LAB.ext.v6}]:${HTTP_PORT}/`, 2), { exitCode: 0, body: FLOATING6 });
+  });
+
+  it('counts the traffic of IPv4 and IPv6 floating IPs in GET /v1/system/stats', async () => {
+    assert.equal((await curl('ext', `http://${FLOATING}:${HTTP_PORT}/`)).exitCode, 0);
+    assert.equal((await curl('ext', `http://[${FLOATING6}]:${HTTP_PORT}/`)).exitCode, 0);
+    const stats = await agent.request('GET', '/v1/system/stats');
+    assert.equal(stats.status, 200);
+    const counters = stats.json<{ floating_ips: { floating_ip: string; fixed_ip: string; bytes_in: number; bytes_out: number }[] }>().floating_ips;
+    for (const [floating, fixed] of [[FLOATING, GUEST_A], [FLOATING6, GUEST_A6]] as const) {
+      const entry = counters.find((c) => c.floating_ip === floating);
+      assert.ok(entry && entry.fixed_ip === fixed && entry.bytes_in > 0 && entry.bytes_out > 0, `${floating}: ${JSON.stringify(counters)}`);
+    }
   });
 
   it('runs no command when the same document is pushed again', async () => {

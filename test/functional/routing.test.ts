@@ -1,10 +1,12 @@
 // The routing subsystem on real traffic: the agent's BIRD 2 sends router
 // advertisements that a guest acts on, and announces the tenant's global IPv6
-// prefix (never its ULA) to a BIRD 2 peer in the external namespace.
+// prefix (never its ULA) to a BIRD 2 peer in the external namespace. The
+// agent's daemons die with it, and a BIRD an earlier agent left is ended.
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { greets } from '../../appliance/drivers/routing/driver.js';
 import { contains, parseAddress, parseCidr } from '../../contract/index.js';
 import { Agent, REPO } from '../harness/agent.js';
 import { spawnInNs, waitFor } from '../harness/exec.js';
@@ -78,6 +80,10 @@ describe('routing: BIRD 2 router advertisements and BGP', () => {
     } finally {
       await rm(blocker, { recursive: true, force: true });
     }
+  };
+  const daemonPids = async (): Promise<Record<string, number | undefined>> => {
+    const { daemons } = (await agent.request('GET', '/v1/status')).json<{ daemons: { name: string; pid: number | null }[] }>();
+    return Object.fromEntries(daemons.map((d) => [d.name, d.pid ?? undefined]));
   };
   const birdPid = async (): Promise<number | null> => {
     const { daemons } = (await agent.request('GET', '/v1/status')).json<{ daemons: { name: string; pid: number | null; running: boolean }[] }>();
@@ -277,17 +283,41 @@ describe('routing: BIRD 2 router advertisements and BGP', () => {
     t.diagnostic(`session re-established with the prefix ${Math.round(performance.now() - started)} ms after the kill`);
   });
 
-  it('ends the BIRD a crashed agent left behind before starting its own', async () => {
-    const orphan = await birdPid();
-    assert.ok(orphan !== null);
+  it('takes its daemons with it when the agent is killed (SIGKILL), and a new agent starts its own', async () => {
+    const before = await daemonPids();
+    assert.ok(before.bird !== undefined && before.dnsmasq !== undefined, JSON.stringify(before));
     await agent.kill();
-    assert.ok(alive(orphan), 'the crashed agent left bird running');
+    // By pid, never by name: other programs on the machine run their own.
+    await waitFor('BIRD and dnsmasq to die with the agent', () => !alive(before.bird!) && !alive(before.dnsmasq!), 5000);
     agent = await Agent.start(lab, { listen: [LAB.mgmtAddress], stateDir: agent.stateDir });
     // The new agent re-applies the persisted document at start-up.
     await waitFor('the new agent to run its own bird', async () => {
       const pid = await birdPid();
-      return pid !== null && pid !== orphan;
+      return pid !== null && pid !== before.bird;
     });
-    assert.equal(alive(orphan), false, 'the old bird was ended, not left to fight over the socket');
+  });
+
+  it('ends a BIRD an earlier agent left behind (found by its record) before starting its own', async () => {
+    // The second line of defence, for a daemon that escaped the first (left
+    // by an agent without it, or one killed between starting the daemon and
+    // arming the kernel's signal): a BIRD that is not the agent's child, on
+    // the agent's own command line, named by the record the killed agent left.
+    const record = join(agent.stateDir, 'bird', 'daemon.json');
+    const { argv } = JSON.parse(await readFile(record, 'utf8')) as { argv: string[] };
+    const own = await birdPid();
+    await agent.kill();
+    await waitFor('the killed agent’s BIRD to die with it', () => own === null || !alive(own), 5000);
+    const orphan = spawnInNs(lab.ns('router'), argv, join(lab.dir, 'orphan-bird.log'));
+    const orphanPid = orphan.pid!;
+    await waitFor('the orphan BIRD to answer on the control socket', () => greets(join(agent.stateDir, 'bird', 'bird.ctl')));
+    await writeFile(record, JSON.stringify({ pid: orphanPid, argv }));
+
+    agent = await Agent.start(lab, { listen: [LAB.mgmtAddress], stateDir: agent.stateDir });
+    await waitFor('the new agent to run its own bird', async () => {
+      const pid = await birdPid();
+      return pid !== null && pid !== orphanPid;
+    });
+    assert.equal(alive(orphanPid), false, 'the old bird was ended, not left to fight over the socket');
+    await orphan;
   });
 });

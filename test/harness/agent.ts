@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_API_PORT } from '../../contract/index.js';
 import type { ResultPromise } from 'execa';
 import { spawnInNs, waitFor } from './exec.js';
 import { alive, signal, type Topology } from './topology.js';
@@ -88,7 +89,7 @@ export class Agent {
   /** Start the agent and wait until its API answers (or it exits). */
   static async start(topology: Topology, options: AgentOptions = {}): Promise<Agent> {
     const role = options.role ?? 'router';
-    const port = options.port ?? 5000;
+    const port = options.port ?? DEFAULT_API_PORT;
     const stateDir = options.stateDir ?? join(topology.dir, 'agent-state');
     const logFile = join(topology.dir, `agent-${role}.log`);
     const listen = options.listen ?? [];

@@ -22,6 +22,15 @@ describe('renderArp', () => {
     });
   });
 
+  it("keeps no neighbour entry for the router's own port", () => {
+    type Allocations = { networks: { interface: { ifname: string }; allocations: unknown[] }[] };
+    const desired = renderArp(
+      labModel<Allocations>((doc) => doc.networks.find((n) => n.interface.ifname === 'ge2')!.allocations.push({ mac_address: '02:00:00:00:0f:01', ip_addresses: { '198.51.100.1': true }, device_id: 'router' })),
+      host,
+    );
+    assert.ok(!desired.neighbours.some((n) => n.address === '198.51.100.1'));
+  });
+
   it('leaves IPv6 floating IPs to neighbour discovery', () => {
     const desired = renderArp(model((doc) => (doc.floating_ips = [{ floating_ip: '2001:db8:e::77', fixed_ip: 'fd00:a::10' }])), host);
     assert.deepEqual(desired.floating, []);

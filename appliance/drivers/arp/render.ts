@@ -31,7 +31,7 @@ export function renderArp(model: ConfigModel, host: RenderHost): ArpDesired {
     floating: external ? model.floatingIps.filter((f) => f.floating.family === 4).map((f) => f.floating.text) : [],
     neighbours: model.networks.filter(isTenantNetwork).flatMap((network) => {
       const device = host.realName(network.ifname);
-      return network.allocations.flatMap((allocation) => allocation.addresses.map(({ address }) => ({ device, address: address.text, mac: allocation.mac.toLowerCase() })));
+      return network.allocations.filter((allocation) => !allocation.routerPort).flatMap((allocation) => allocation.addresses.map(({ address }) => ({ device, address: address.text, mac: allocation.mac.toLowerCase() })));
     }),
   };
 }

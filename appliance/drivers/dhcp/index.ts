@@ -1,50 +1,23 @@
-// DHCP for tenant networks: one supervised dnsmasq (spec section 6).
+// DHCP for tenant networks: one supervised dnsmasq (spec section 6). The
+// render (render.ts, with the templates beside it) says what it serves, the
+// definition (driver.ts) how it runs; the daemon lifecycle of appliance/host/
+// does the rest.
 import type { Subsystem } from '../../engine/subsystem.js';
-import { Daemon } from '../../host/supervisor.js';
+import { supervisedDaemon } from '../../host/daemon-config.js';
 import type { DriverEnvironment } from '../index.js';
-import { dnsmasqArgv, dnsmasqFiles, DnsmasqDriver, type DaemonControl } from './driver.js';
+import { dnsmasqDefinition, dnsmasqFiles, dnsmasqPaths } from './driver.js';
+import { dhcpFirewall } from './firewall.js';
 import { renderDhcp, type DhcpDesired } from './render.js';
 
 export function createDhcpSubsystem(env: DriverEnvironment): Subsystem<DhcpDesired> {
-  const files = dnsmasqFiles(env.stateDir);
-  const daemon: LazyDaemon = new LazyDaemon(() =>
-    env.daemons.register(
-      new Daemon({ name: 'dnsmasq', argv: dnsmasqArgv(files), logFile: files.log, pidFile: files.pid, ready: () => driver.ready() }, env.logger),
-    ),
-  );
-  const driver: DnsmasqDriver = new DnsmasqDriver(files, daemon);
+  const paths = dnsmasqPaths(env.stateDir);
+  const dnsmasq = supervisedDaemon(dnsmasqDefinition(env.stateDir), env.daemons, env.logger);
   return {
     name: 'dhcp',
-    render: (model, host) => renderDhcp(model, host, files),
-    check: (desired, context) => driver.check(desired, context.runner),
-    apply: (desired, context) => driver.apply(desired, context.logger),
-    stop: () => daemon.stop(),
+    render: (model, host) => renderDhcp(model, host, paths),
+    firewall: (_desired, model, host) => dhcpFirewall(model, host),
+    check: (desired, context) => dnsmasq.check(dnsmasqFiles(desired), context.runner),
+    apply: (desired, context) => dnsmasq.apply(dnsmasqFiles(desired), context),
+    stop: () => dnsmasq.stop(),
   };
-}
-
-/**
- * The dnsmasq Daemon, made (and registered for status reports) the first
- * time it starts: an appliance without tenant DHCP has no dnsmasq to report.
- */
-class LazyDaemon implements DaemonControl {
-  #daemon: Daemon | undefined;
-
-  constructor(private readonly make: () => Daemon) {}
-
-  get running(): boolean {
-    return this.#daemon?.running ?? false;
-  }
-
-  restart(): Promise<void> {
-    this.#daemon ??= this.make();
-    return this.#daemon.restart();
-  }
-
-  async stop(): Promise<void> {
-    await this.#daemon?.stop();
-  }
-
-  signal(name: NodeJS.Signals): void {
-    this.#daemon?.signal(name);
-  }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { validateDocument, type ConfigModel } from '../../../contract/index.js';
-import { renderDhcp, type DnsmasqPaths } from './render.js';
+import { dhcpHostName, renderDhcp, type DnsmasqPaths } from './render.js';
 
 type Doc = Record<string, unknown> & { networks: NetDoc[] };
 type NetDoc = Record<string, unknown> & { subnets: SubnetDoc[]; allocations: Record<string, unknown>[]; interface: Record<string, unknown> };
@@ -169,10 +169,80 @@ describe('renderDhcp', () => {
     assert.deepEqual(hosts, ['02:00:00:00:02:01,[fd00:a::11],fd00-a--11', '02:00:00:00:02:02,198.51.100.12']);
   });
 
+  it("never offers the router's own address: its port's allocation (as orchestrators send it) gets no host line", () => {
+    const doc = labDoc();
+    tenantA(doc).allocations.push({ mac_address: '02:00:00:00:0f:01', ip_addresses: { '198.51.100.1': true }, device_id: 'router' });
+    const hosts = renderDhcp(modelOf(doc), HOST, PATHS).hosts;
+    assert.doesNotMatch(hosts, /02:00:00:00:0f:01|198\.51\.100\.1\b/);
+    assert.match(hosts, /198\.51\.100\.10/);
+  });
+
   it('writes MACs in lower case and IPv6 canonically', () => {
     const doc = labDoc();
     tenantA(doc).allocations = [{ mac_address: '02:00:00:00:02:AB', ip_addresses: { 'FD00:A:0::0:20': true }, hostname: 'x', device_id: 'd' }];
     const hosts = linesOf(renderDhcp(modelOf(doc), HOST, PATHS).hosts);
     assert.equal(hosts[0], '02:00:00:00:02:ab,[fd00:a::20],x');
+  });
+});
+
+/**
+ * The lab model with tenant A's allocation given `hostname` after
+ * validation, so the renderer is tested on its own whatever the contract
+ * refuses: it is the second line of defence.
+ */
+function withHostname(hostname: string): ConfigModel {
+  const model = modelOf(labDoc());
+  return {
+    ...model,
+    networks: model.networks.map((n) => (n.ifname === 'ge2' ? { ...n, allocations: n.allocations.map((a) => ({ ...a, hostname })) } : n)),
+  };
+}
+
+describe('host names dnsmasq would read as something else', () => {
+  // dnsmasq takes the fields of a hosts-file line by their look (option.c):
+  // digits with or without a unit are a lease time, `ignore` means "never
+  // answer", `infinite` an infinite lease, a dotted quad an address.
+  const ambiguous = ['ignore', 'infinite', 'IGNORE', 'Infinite', '5m', '300', '12h', '1w', '2d', '90s', '0', '192.0.2.7', '10.example', '5M.local'];
+
+  for (const hostname of ambiguous) {
+    it(`refuses to write ${JSON.stringify(hostname)}, naming the allocation`, () => {
+      assert.throws(
+        () => renderDhcp(withHostname(hostname), HOST, PATHS),
+        (error: Error) => {
+          assert.match(error.message, /^\/networks\/2\/allocations\/0\/hostname \(02:00:00:00:02:0a\): /);
+          assert.ok(error.message.includes(JSON.stringify(hostname)), error.message);
+          assert.match(error.message, /a dnsmasq keyword|a lease time/);
+          return true;
+        },
+      );
+    });
+  }
+
+  it('refuses a first label that is not a plain host name label (separators, control characters, unicode)', () => {
+    for (const hostname of ['a,ignore', 'a b', 'tag:x', 'id:*', '[fd00::1]', 'a\nb', '-a', 'a-', 'ä', '#x', `${'a'.repeat(64)}.local`]) {
+      assert.throws(() => renderDhcp(withHostname(hostname), HOST, PATHS), /not a host name label/, hostname);
+    }
+  });
+
+  it('writes names that only look close to a keyword or a lease time', () => {
+    for (const [hostname, name] of [
+      ['192-168-0-3.local', '192-168-0-3'],
+      ['m', 'm'],
+      ['s', 's'],
+      ['host5m', 'host5m'],
+      ['5m-guest', '5m-guest'],
+      ['0x10', '0x10'],
+      ['1e5', '1e5'],
+      ['ignored', 'ignored'],
+      ['infinity', 'infinity'],
+    ] as const) {
+      assert.equal(dhcpHostName(hostname, 'here'), name);
+      assert.match(renderDhcp(withHostname(hostname), HOST, PATHS).hosts, new RegExp(`^02:00:00:00:02:0a,198\\.51\\.100\\.10,\\[fd00:a::10\\],${name}$`, 'm'));
+    }
+  });
+
+  it('writes no name field for an allocation without a hostname', () => {
+    assert.equal(dhcpHostName(undefined, 'here'), undefined);
+    assert.equal(dhcpHostName('.local', 'here'), undefined);
   });
 });

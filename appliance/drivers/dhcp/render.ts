@@ -1,19 +1,16 @@
-// What dnsmasq must serve (spec section 6, DHCP), as text, from the model
-// alone. Three files: the main config (interfaces, ranges, paths: a change
-// needs a restart), and the hosts and options files dnsmasq re-reads on
-// SIGHUP (allocation changes reach it without a restart).
-import { contains, isTenantNetwork, type ConfigModel, type NetworkModel, type SubnetModel } from '../../../contract/index.js';
-import type { RenderHost } from '../../engine/engine.js';
-
-/** One day, as the spec asks. */
-export const LEASE_SECONDS = 86_400;
-/**
- * dnsmasq refuses leases beyond dhcp-lease-max (1000 by default). Static
- * mode only ever leases to known hosts, so the cap is a constant well above
- * any allocation count rather than a number that would change the main
- * config (and restart dnsmasq) whenever an allocation is added.
- */
-export const LEASE_MAX = 65_535;
+// What dnsmasq must serve (spec section 6, DHCP), from the model alone. Three
+// files, each from a handlebars template beside this file, in dnsmasq's own
+// syntax: the main config (interfaces, ranges, paths: a change needs a
+// restart), and the hosts and options files dnsmasq re-reads on SIGHUP
+// (allocation changes reach it without a restart). The functions here take
+// every decision and build the templates' values; the templates only lay
+// them out.
+import { contains, dhcpHostnameProblem, isTenantNetwork, type ConfigModel, type NetworkModel, type SubnetModel } from '../../../contract/index.js';
+import type { RenderHost } from '../../engine/subsystem.js';
+import { compileTemplate } from '../../host/template.js';
+import { dnsmasqConfTemplate } from './dnsmasq.conf.hbs.js';
+import { dnsmasqHostsTemplate } from './dnsmasq.hosts.hbs.js';
+import { dnsmasqOptionsTemplate } from './dnsmasq.options.hbs.js';
 
 /** Where dnsmasq finds and keeps its files; all under the agent's state directory. */
 export interface DnsmasqPaths {
@@ -30,6 +27,35 @@ export interface DhcpDesired {
   /** `--dhcp-optsfile` lines: router, DNS servers, routes, MTU per subnet. */
   readonly options: string;
 }
+
+interface ConfigValues {
+  readonly interfaces: readonly string[];
+  readonly excludedInterfaces: readonly string[];
+  readonly leasesFile: string;
+  readonly hostsFile: string;
+  readonly optionsFile: string;
+  readonly ranges: readonly { readonly tag: string; readonly start: string; readonly size: string }[];
+}
+
+interface HostValues {
+  readonly mac: string;
+  readonly ipv4: string | null;
+  readonly ipv6: string | null;
+  readonly name: string | null;
+}
+
+interface SubnetOptionValues {
+  readonly tag: string;
+  readonly ipv4: boolean;
+  readonly router: string | null;
+  readonly dnsServers: readonly string[];
+  readonly classlessRoutes: readonly { readonly destination: string; readonly nextHop: string }[];
+  readonly mtu: number | null;
+}
+
+const configFile = compileTemplate<ConfigValues>(dnsmasqConfTemplate);
+const hostsFile = compileTemplate<{ hosts: readonly HostValues[] }>(dnsmasqHostsTemplate);
+const optionsFile = compileTemplate<{ subnets: readonly SubnetOptionValues[] }>(dnsmasqOptionsTemplate);
 
 interface ServedSubnet {
   readonly network: NetworkModel;
@@ -49,70 +75,36 @@ export function renderDhcp(model: ConfigModel, host: RenderHost, paths: DnsmasqP
   if (served.length === 0) return { config: undefined, hosts: '', options: '' };
 
   const servedNetworks = unique(served.map((s) => s.network));
-  // Belt and braces: dnsmasq already serves only the listed interfaces, but
-  // naming the management and external ones as excluded keeps it off them
-  // even if a listing mistake ever slipped through.
-  const excluded = model.networks.filter((n) => n.type === 'management' || n.type === 'external');
-  const config = [
-    '# dnsmasq of the astara agent: DHCP only (no DNS), on tenant interfaces only.',
-    '# Written by the agent; a change here restarts dnsmasq.',
-    'port=0',
-    'no-resolv',
-    'no-hosts',
-    // The agent supervises the foreground process and records its pid itself.
-    'pid-file=',
-    'log-facility=-',
-    // Stay root and keep the current group: dnsmasq needs no other identity,
-    // and in a user namespace (hermetic tests, containers) any setgroups or
-    // setgid, even to root, fails and dnsmasq refuses to start.
-    'user=root',
-    'group=',
-    'bind-interfaces',
-    ...servedNetworks.map((n) => `interface=${host.realName(n.ifname)}`),
-    ...excluded.map((n) => `except-interface=${host.realName(n.ifname)}`),
-    'dhcp-authoritative',
-    `dhcp-lease-max=${LEASE_MAX}`,
-    `dhcp-leasefile=${paths.leases}`,
-    `dhcp-hostsfile=${paths.hosts}`,
-    `dhcp-optsfile=${paths.options}`,
-    ...served.map(rangeLine),
-  ];
   return {
-    config: lines(config),
-    hosts: lines(servedNetworks.flatMap((n) => hostLines(n))),
-    options: lines(served.flatMap(optionLines)),
+    config: configFile({
+      interfaces: servedNetworks.map((n) => host.realName(n.ifname)),
+      excludedInterfaces: model.networks.filter((n) => n.type === 'management' || n.type === 'external').map((n) => host.realName(n.ifname)),
+      leasesFile: paths.leases,
+      hostsFile: paths.hosts,
+      optionsFile: paths.options,
+      ranges: served.map(range),
+    }),
+    hosts: hostsFile({ hosts: servedNetworks.flatMap((n) => hostEntries(n, model.networks.indexOf(n))) }),
+    options: optionsFile({ subnets: served.map(subnetOptions) }),
   };
 }
 
-/** Static mode: dnsmasq answers only hosts it has an entry for. */
-function rangeLine({ subnet, tag }: ServedSubnet): string {
+function range({ subnet, tag }: ServedSubnet): ConfigValues['ranges'][number] {
   const { cidr } = subnet;
-  const start = cidr.network.slice(0, cidr.network.indexOf('/'));
-  const size = cidr.family === 4 ? netmask(cidr.prefix) : String(cidr.prefix);
-  return `dhcp-range=set:${tag},${start},static,${size},${LEASE_SECONDS}s`;
+  return { tag, start: cidr.network.slice(0, cidr.network.indexOf('/')), size: cidr.family === 4 ? netmask(cidr.prefix) : String(cidr.prefix) };
 }
 
-function optionLines({ network, subnet, tag }: ServedSubnet): string[] {
-  const dns = subnet.dnsNameservers.filter((a) => a.family === subnet.cidr.family);
-  if (subnet.cidr.family === 6) {
-    // Routes and the gateway reach IPv6 guests by router advertisement (BIRD), not DHCPv6.
-    return dns.length > 0 ? [`tag:${tag},option6:dns-server,${dns.map((a) => `[${a.text}]`).join(',')}`] : [];
-  }
+function subnetOptions({ network, subnet, tag }: ServedSubnet): SubnetOptionValues {
+  const ipv4 = subnet.cidr.family === 4;
+  const dnsServers = subnet.dnsNameservers.filter((a) => a.family === subnet.cidr.family).map((a) => a.text);
+  if (!ipv4) return { tag, ipv4, router: null, dnsServers, classlessRoutes: [], mtu: null };
   const gateway = subnet.gateway;
-  // Without a value the option is suppressed: a subnet without a gateway
-  // must not get dnsmasq's default (its own address) as router.
-  const out = [gateway ? `tag:${tag},option:router,${gateway.text}` : `tag:${tag},option:router`];
-  if (dns.length > 0) out.push(`tag:${tag},option:dns-server,${dns.map((a) => a.text).join(',')}`);
   const routes = subnet.hostRoutes.filter((r) => r.destination.family === 4);
-  if (routes.length > 0) {
-    const pairs = routes.map((r) => `${r.destination.network},${r.nextHop.text}`);
-    // A client that receives option 121 ignores the router option (RFC 3442),
-    // so the default route must be in the list too.
-    if (gateway && !routes.some((r) => r.destination.prefix === 0)) pairs.push(`0.0.0.0/0,${gateway.text}`);
-    out.push(`tag:${tag},option:classless-static-route,${pairs.join(',')}`);
-  }
-  if (network.mtu !== undefined) out.push(`tag:${tag},option:mtu,${network.mtu}`);
-  return out;
+  const classlessRoutes = routes.map((r) => ({ destination: r.destination.network, nextHop: r.nextHop.text }));
+  // A client that receives option 121 ignores the router option (RFC 3442),
+  // so the default route must be in the list too.
+  if (routes.length > 0 && gateway && !routes.some((r) => r.destination.prefix === 0)) classlessRoutes.push({ destination: '0.0.0.0/0', nextHop: gateway.text });
+  return { tag, ipv4, router: gateway?.text ?? null, dnsServers, classlessRoutes, mtu: network.mtu ?? null };
 }
 
 /**
@@ -121,31 +113,47 @@ function optionLines({ network, subnet, tag }: ServedSubnet): string[] {
  * hostname. Allocations with nothing to serve get no entry, so static mode
  * leaves them unanswered.
  */
-function hostLines(network: NetworkModel): string[] {
+function hostEntries(network: NetworkModel, networkIndex: number): HostValues[] {
   const dhcpSubnets = network.subnets.filter((s) => s.dhcpEnabled);
-  const out: string[] = [];
-  for (const allocation of network.allocations) {
+  const out: HostValues[] = [];
+  network.allocations.forEach((allocation, i) => {
+    // The router's own port: its address is the router's, never offered to anyone.
+    if (allocation.routerPort) return;
     const served = allocation.addresses.filter((a) => a.dhcp && dhcpSubnets.some((s) => contains(s.cidr, a.address))).map((a) => a.address);
     const v4 = served.find((a) => a.family === 4);
     const v6 = served.find((a) => a.family === 6);
-    if (!v4 && !v6) continue;
-    const fields = [allocation.mac];
-    if (v4) fields.push(v4.text);
-    if (v6) fields.push(`[${v6.text}]`);
-    const name = shortName(allocation.hostname);
-    if (name) fields.push(name);
-    out.push(fields.join(','));
-  }
+    if (!v4 && !v6) return;
+    const where = `/networks/${networkIndex}/allocations/${i}/hostname (${allocation.mac})`;
+    out.push({ mac: allocation.mac, ipv4: v4?.text ?? null, ipv6: v6?.text ?? null, name: dhcpHostName(allocation.hostname, where) ?? null });
+  });
   return out;
 }
 
+/** A host name field: one RFC 1123 label. */
+const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
 /**
- * dnsmasq hands out only the first label unless a matching `domain` is
- * configured (and logs every time it drops one); the document carries no
- * domain, so drop it here. Orchestrators send names like `192-168-0-3.local`.
+ * The name dnsmasq is given for an allocation: the first label of its
+ * hostname (dnsmasq hands out only that unless a matching `domain` is
+ * configured, and logs every time it drops the rest; the document carries no
+ * domain, and orchestrators send names like `192-168-0-3.local`).
+ *
+ * dnsmasq tells the fields of a hosts-file line apart by their look, not
+ * their position: a field of digits (`300`, `5m`) is a lease time, `ignore`
+ * means "never answer this host", `infinite` an infinite lease, a dotted quad
+ * an address, anything with a colon a MAC, tag or client id. Whatever the
+ * contract lets through, a name that would read as any of those is refused
+ * here: the line would silently mean something else.
  */
-function shortName(hostname: string | undefined): string | undefined {
-  return hostname?.split('.')[0] || undefined;
+export function dhcpHostName(hostname: string | undefined, where: string): string | undefined {
+  const name = hostname?.split('.')[0];
+  if (!name) return undefined;
+  const refuse = (why: string) => new Error(`${where}: the host name ${JSON.stringify(hostname)} cannot be given to dnsmasq: ${why}`);
+  if (!LABEL.test(name)) throw refuse(`${JSON.stringify(name)} is not a host name label`);
+  // The contract's rule, applied again to what reaches the file: a second line of defence.
+  const problem = dhcpHostnameProblem(name);
+  if (problem) throw refuse(problem);
+  return name;
 }
 
 function netmask(prefix: number): string {
@@ -155,8 +163,4 @@ function netmask(prefix: number): string {
 
 function unique<T>(items: readonly T[]): T[] {
   return [...new Set(items)];
-}
-
-function lines(items: readonly string[]): string {
-  return items.length > 0 ? `${items.join('\n')}\n` : '';
 }

@@ -15,7 +15,7 @@ const LAB_DOC = JSON.parse(readFileSync(new URL('../../../test/fixtures/document
 function labRules(): FirewallRules {
   const result = validateDocument(LAB_DOC);
   assert.ok(result.ok);
-  return renderFirewall(result.model, { realName: (g) => g.replace('ge', 'eth') }, { apiPort: 5000 });
+  return renderFirewall(result.model, { realName: (g) => g.replace('ge', 'eth'), contributions: [] }, { apiPort: 5000 });
 }
 
 /**

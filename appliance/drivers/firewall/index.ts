@@ -1,9 +1,11 @@
-// The firewall subsystem (spec section 6): render in render.ts (pure), prove
-// and apply in driver.ts.
+// The firewall subsystem (spec section 6): render in render.ts (pure, with
+// every other subsystem's contributed rules, which the engine gathers because
+// this subsystem collects them), prove and apply in driver.ts.
 import type { Subsystem } from '../../engine/subsystem.js';
 import type { DriverEnvironment } from '../index.js';
 import { FirewallDriver, parseFirewallMemory, type FirewallMemory } from './driver.js';
-import { DEFAULT_API_PORT, renderFirewall, type FirewallRules } from './render.js';
+import { DEFAULT_API_PORT } from '../../../contract/index.js';
+import { renderFirewall, type FirewallRules } from './render.js';
 
 export function createFirewallSubsystem(env: DriverEnvironment): Subsystem<FirewallRules, FirewallMemory> {
   const driver = new FirewallDriver(env.logger.child({ subsystem: 'firewall' }));

@@ -2,6 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { validateDocument, type ConfigModel } from '../../../contract/index.js';
+import type { FirewallContribution, RenderHost } from '../../engine/subsystem.js';
+import { metadataProxyState } from '../../metadata-proxy/state.js';
+import { dhcpFirewall } from '../dhcp/firewall.js';
+import { haFirewall } from '../ha/firewall.js';
+import { metadataFirewall } from '../metadata/firewall.js';
+import { routingFirewall } from '../routing/firewall.js';
+import { planRouting } from '../routing/render.js';
+import { vpnFirewall } from '../vpn/firewall.js';
 import { renderFirewall, restoreDocument, type FirewallRules } from './render.js';
 
 type Doc = Record<string, unknown> & { networks: NetDoc[]; floating_ips: { floating_ip: string; fixed_ip: string }[] };
@@ -18,8 +26,26 @@ function modelOf(doc: Doc): ConfigModel {
   return result.model;
 }
 
-function render(doc: Doc, host = HOST, options = OPTIONS): FirewallRules {
-  return renderFirewall(modelOf(doc), host, options);
+/** What the other subsystems contribute for a model, as the engine gathers it from their `firewall()`. */
+function contributionsOf(model: ConfigModel, host: RenderHost): FirewallContribution[] {
+  return [
+    { subsystem: 'dhcp', rules: dhcpFirewall(model, host) },
+    { subsystem: 'routing', rules: routingFirewall(planRouting(model, host), model, host) },
+    { subsystem: 'metadata-proxy', rules: metadataFirewall(metadataProxyState(model), host) },
+    { subsystem: 'vpn', rules: vpnFirewall(model.vpn) },
+    { subsystem: 'ha', rules: haFirewall(model.ha) },
+  ];
+}
+
+/** The firewall of a document with every contribution, as the agent renders it. */
+function render(doc: Doc, host: RenderHost = HOST, options = OPTIONS): FirewallRules {
+  const model = modelOf(doc);
+  return renderFirewall(model, { realName: (g) => host.realName(g), contributions: contributionsOf(model, host) }, options);
+}
+
+/** The firewall of a document with only the given contributions. */
+function renderWith(doc: Doc, contributions: FirewallContribution[]): FirewallRules {
+  return renderFirewall(modelOf(doc), { ...HOST, contributions }, OPTIONS);
 }
 
 function text(rules: FirewallRules, family: 4 | 6, checksumFill = true): string {
@@ -67,8 +93,11 @@ describe('renderFirewall', () => {
 -A astara-mgmt -p tcp -m tcp --dport 5000 -j ACCEPT
 -A astara-mgmt -p tcp -m tcp --dport 9697 -j ACCEPT
 -A astara-external -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A astara-internal -p udp -m udp --dport 67 -j ACCEPT
--A astara-internal -j ACCEPT
+-A astara-internal -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A astara-internal -i eth2 -p udp -m udp --dport 67 -j ACCEPT
+-A astara-internal -i eth3 -p udp -m udp --dport 67 -j ACCEPT
+-A astara-internal -d 198.51.100.1/32 -i eth2 -p tcp -m tcp --dport 9602 -j ACCEPT
+-A astara-internal -d 198.51.100.65/32 -i eth3 -p tcp -m tcp --dport 9603 -j ACCEPT
 -A astara-fip-acct -d 198.51.100.10/32 -i eth1 -m comment --comment "fip-in 203.0.113.10 198.51.100.10"
 -A astara-fip-acct -s 198.51.100.10/32 -o eth1 -m comment --comment "fip-out 203.0.113.10 198.51.100.10"
 -A astara-forward -i eth0 -j DROP
@@ -80,7 +109,6 @@ COMMIT
 :OUTPUT ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
 :astara-prerouting - [0:0]
-:astara-metadata - [0:0]
 :astara-output - [0:0]
 :astara-postrouting - [0:0]
 :astara-fip-dnat - [0:0]
@@ -90,12 +118,11 @@ COMMIT
 -A POSTROUTING -j astara-postrouting
 -A astara-prerouting -i eth2 -j MARK --set-xmark 0x10000/0x10000
 -A astara-prerouting -i eth3 -j MARK --set-xmark 0x10000/0x10000
--A astara-prerouting -j astara-metadata
+-A astara-prerouting -d 169.254.169.254/32 -i eth2 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.1:9602
+-A astara-prerouting -d 169.254.169.254/32 -i eth3 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.65:9603
 -A astara-prerouting -i eth1 -j astara-fip-dnat
 -A astara-prerouting -i eth2 -j astara-fip-dnat
 -A astara-prerouting -i eth3 -j astara-fip-dnat
--A astara-metadata -d 169.254.169.254/32 -i eth2 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.1:9602
--A astara-metadata -d 169.254.169.254/32 -i eth3 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.65:9603
 -A astara-output -j astara-fip-dnat
 -A astara-postrouting -m mark ! --mark 0x10000/0x10000 -j RETURN
 -A astara-postrouting -o eth1 -j astara-fip-snat
@@ -146,8 +173,10 @@ COMMIT
 -A astara-mgmt -p tcp -m tcp --dport 5000 -j ACCEPT
 -A astara-mgmt -p tcp -m tcp --dport 9697 -j ACCEPT
 -A astara-external -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A astara-internal -p udp -m udp --dport 547 -j ACCEPT
--A astara-internal -j ACCEPT
+-A astara-external -s 2001:db8:e::1/128 -i eth1 -p tcp -m tcp --dport 179 -j ACCEPT
+-A astara-internal -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A astara-internal -i eth2 -p udp -m udp --dport 547 -j ACCEPT
+-A astara-internal -i eth3 -p udp -m udp --dport 547 -j ACCEPT
 -A astara-forward -i eth0 -j DROP
 -A astara-forward -o eth0 -j DROP
 COMMIT
@@ -167,6 +196,76 @@ COMMIT
 COMMIT
 `,
     );
+  });
+
+  it('accepts on tenant interfaces only replies and what other subsystems contribute; the rest is dropped', () => {
+    const doc = labDoc();
+    for (const family of [4, 6] as const) {
+      const document = text(renderWith(doc, []), family);
+      assert.deepEqual(
+        rulesOf(document).filter((r) => r.startsWith('-A astara-internal ')),
+        ['-A astara-internal -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT'],
+      );
+      assert.match(document, /^:INPUT DROP \[0:0\]$/m);
+    }
+  });
+
+  it('puts each hook\'s contributed rules in its chain, after the firewall\'s own and in contribution order', () => {
+    const contributions: FirewallContribution[] = [
+      {
+        subsystem: 'one',
+        rules: [
+          { family: 4, hook: 'tenant-input', rule: '-i eth2 -p tcp -m tcp --dport 1001 -j ACCEPT' },
+          { family: 6, hook: 'management-input', rule: '-p udp -m udp --dport 1002 -j ACCEPT' },
+          { family: 4, hook: 'external-input', rule: '-p udp -m udp --dport 1003 -j ACCEPT' },
+        ],
+      },
+      {
+        subsystem: 'two',
+        rules: [
+          { family: 4, hook: 'tenant-input', rule: '-i eth3 -p tcp -m tcp --dport 1004 -j ACCEPT' },
+          { family: 4, hook: 'nat-prerouting', rule: '-d 192.0.2.99/32 -i eth2 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.1:8080' },
+          { family: 4, hook: 'nat-postrouting-exempt', rule: '-d 203.0.113.0/24 -j RETURN' },
+        ],
+      },
+    ];
+    const rules = renderWith(labDoc(), contributions);
+    const v4 = rulesOf(text(rules, 4));
+    const chain = (name: string, family = v4) => family.filter((r) => r.startsWith(`-A ${name} `));
+    assert.deepEqual(chain('astara-internal'), [
+      '-A astara-internal -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-A astara-internal -i eth2 -p tcp -m tcp --dport 1001 -j ACCEPT',
+      '-A astara-internal -i eth3 -p tcp -m tcp --dport 1004 -j ACCEPT',
+    ]);
+    assert.deepEqual(chain('astara-external'), [
+      '-A astara-external -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-A astara-external -p udp -m udp --dport 1003 -j ACCEPT',
+    ]);
+    assert.ok(!chain('astara-mgmt').some((r) => r.includes('1002')), 'an IPv6 rule stays out of IPv4');
+    assert.equal(chain('astara-mgmt', rulesOf(text(rules, 6))).at(-1), '-A astara-mgmt -p udp -m udp --dport 1002 -j ACCEPT');
+    // Service DNAT after the tenant mark, before floating IPs; exemptions before anything is NATed.
+    assert.deepEqual(chain('astara-prerouting').slice(2, 4), [
+      '-A astara-prerouting -d 192.0.2.99/32 -i eth2 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.1:8080',
+      '-A astara-prerouting -i eth1 -j astara-fip-dnat',
+    ]);
+    assert.equal(chain('astara-postrouting')[0], '-A astara-postrouting -d 203.0.113.0/24 -j RETURN');
+  });
+
+  it('renders the IPv6 nat table for a service\'s IPv6 DNAT even without IPv6 floating IPs', () => {
+    const dnat = '-d fd00:a::53/128 -i eth2 -p udp -m udp --dport 53 -j DNAT --to-destination [fd00:a::1]:5353';
+    const rules = rulesOf(text(renderWith(labDoc(), [{ subsystem: 'dns', rules: [{ family: 6, hook: 'nat-prerouting', rule: dnat }] }]), 6));
+    assert.ok(rules.includes(`-A astara-prerouting ${dnat}`));
+    assert.ok(rules.includes('-A astara-prerouting -i eth2 -j MARK --set-xmark 0x10000/0x10000'));
+    assert.ok(!rules.includes('-A astara-postrouting -o eth1 -j SNAT --to-source 2001:db8:e::2'), 'IPv6 is still routed, not source-NATed');
+  });
+
+  it('refuses a contributed rule that is not one line of matches and a target, naming the subsystem', () => {
+    for (const rule of ['-p tcp -j ACCEPT\n-A astara-input -j ACCEPT', 'ACCEPT', '-p tcp -j ACCEPT\r']) {
+      assert.throws(
+        () => renderWith(labDoc(), [{ subsystem: 'sneaky', rules: [{ family: 4, hook: 'tenant-input', rule }] }]),
+        /the sneaky subsystem contributed a firewall rule that is not one rule's matches and target/,
+      );
+    }
   });
 
   it('keeps every rule of the agent in astara- chains; built-in chains only jump there', () => {
@@ -189,7 +288,8 @@ COMMIT
     const document = text(render(labDoc(), { realName: (g) => real[g]! }), 4);
     assert.ok(rulesOf(document).includes('-A astara-input -i ens10 -j astara-internal'));
     assert.ok(rulesOf(document).includes('-A astara-postrouting -o ens4 -j SNAT --to-source 192.0.2.2'));
-    assert.ok(rulesOf(document).includes('-A astara-metadata -d 169.254.169.254/32 -i enp0s9 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.65:9603'));
+    assert.ok(rulesOf(document).includes('-A astara-prerouting -d 169.254.169.254/32 -i enp0s9 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.65:9603'));
+    assert.ok(rulesOf(document).includes('-A astara-internal -d 198.51.100.65/32 -i enp0s9 -p tcp -m tcp --dport 9603 -j ACCEPT'));
     assert.doesNotMatch(document, /\beth\d/);
   });
 

@@ -1,8 +1,13 @@
 // The firewall as data (spec section 6): one iptables-restore document per IP
-// family, rendered purely from the model. Every rule of the agent lives in a
-// chain named `astara-...`; the built-in chains only jump there, so an
-// operator reading `iptables-save` can tell the agent's rules from others.
+// family, rendered purely from the model and from what the other subsystems
+// contribute (host.contributions: each rule with the hook it belongs to, see
+// engine/subsystem.ts). Every rule of the agent lives in a chain named
+// `astara-...`; the built-in chains only jump there, so an operator reading
+// `iptables-save` can tell the agent's rules from others. The firewall's own
+// rules are what no other subsystem owns: the default policy, the management
+// plane (SSH, the agent's API), replies, ICMP, NAT and floating IPs.
 import {
+  DEFAULT_METADATA_PORT,
   isTenantNetwork,
   networkOfType,
   type ConfigModel,
@@ -10,8 +15,8 @@ import {
   type NetworkModel,
   type ParsedAddress,
 } from '../../../contract/index.js';
-import type { RenderHost } from '../../engine/engine.js';
-import { metadataProxyState } from '../../metadata-proxy/state.js';
+import type { FirewallContribution, FirewallHook, FirewallRenderHost, RenderHost } from '../../engine/subsystem.js';
+import { accountingRules, FIP_ACCOUNTING_CHAIN } from './accounting.js';
 
 export type TableName = 'filter' | 'nat' | 'mangle';
 
@@ -59,12 +64,6 @@ export interface RenderOptions {
 }
 
 export const SSH_PORT = 22;
-export const DEFAULT_API_PORT = 5000;
-/** The orchestrator's metadata port, opened on the management interface (spec section 6). */
-export const MANAGEMENT_METADATA_PORT = 9697;
-export const METADATA_ADDRESS = '169.254.169.254';
-/** conntrackd's UDP sync port between HA peers. */
-export const CONNTRACKD_PORT = 3780;
 /**
  * Marks the first packet of every connection that entered through a tenant
  * interface, so POSTROUTING (which cannot match the input interface) NATs
@@ -72,20 +71,58 @@ export const CONNTRACKD_PORT = 3780;
  */
 export const TENANT_MARK = '0x10000/0x10000';
 
-/** Pure: the complete rule sets of both families for a model. */
-export function renderFirewall(model: ConfigModel, host: RenderHost, options: RenderOptions): FirewallRules {
-  return { v4: renderFamily(model, host, options, 4), v6: renderFamily(model, host, options, 6) };
+/**
+ * The chain each hook's contributed rules are appended to. Input hooks land
+ * after the firewall's own rules of that network type (replies first); the
+ * destination NAT of services after the tenant mark, before floating IPs;
+ * NAT exemptions first in POSTROUTING, before anything is NATed.
+ */
+const HOOK_CHAINS: Readonly<Record<FirewallHook, string>> = {
+  'management-input': 'astara-mgmt',
+  'external-input': 'astara-external',
+  'tenant-input': 'astara-internal',
+  'nat-prerouting': 'astara-prerouting',
+  'nat-postrouting-exempt': 'astara-postrouting',
+};
+
+/** Pure: the complete rule sets of both families for a model and the other subsystems' contributions. */
+export function renderFirewall(model: ConfigModel, host: FirewallRenderHost, options: RenderOptions): FirewallRules {
+  const contributed = contributedRules(host.contributions);
+  return { v4: renderFamily(model, host, options, 4, contributed), v6: renderFamily(model, host, options, 6, contributed) };
 }
 
-function renderFamily(model: ConfigModel, host: RenderHost, options: RenderOptions, family: Family): FamilyRules {
-  const tables = [renderFilter(model, host, options, family), renderNat(model, host, family)];
+/** `-A chain rule` texts per family and hook, in contribution order. */
+type ContributedRules = (family: Family, hook: FirewallHook) => string[];
+
+function renderFamily(model: ConfigModel, host: RenderHost, options: RenderOptions, family: Family, contributed: ContributedRules): FamilyRules {
+  const tables = [renderFilter(model, host, options, family, contributed), renderNat(model, host, family, contributed)];
   if (family === 4) tables.push(renderMangle(model, host));
   return { family, tables };
 }
 
+// A contributed rule is iptables-restore arguments after `-A chain` on one
+// line: a line break would let it write anything into the document.
+const RULE_TEXT = /^[!-][ -~]*$/;
+
+function contributedRules(contributions: readonly FirewallContribution[]): ContributedRules {
+  const byHook = new Map<string, string[]>();
+  for (const { subsystem, rules } of contributions) {
+    for (const { family, hook, rule } of rules) {
+      if (!RULE_TEXT.test(rule)) {
+        throw new Error(`the ${subsystem} subsystem contributed a firewall rule that is not one rule's matches and target: ${JSON.stringify(rule)}`);
+      }
+      const key = `${family}:${hook}`;
+      const list = byHook.get(key) ?? [];
+      list.push(`-A ${HOOK_CHAINS[hook]} ${rule}`);
+      byHook.set(key, list);
+    }
+  }
+  return (family, hook) => byHook.get(`${family}:${hook}`) ?? [];
+}
+
 // --- filter -----------------------------------------------------------------
 
-function renderFilter(model: ConfigModel, host: RenderHost, options: RenderOptions, family: Family): TableRules {
+function renderFilter(model: ConfigModel, host: RenderHost, options: RenderOptions, family: Family, contributed: ContributedRules): TableRules {
   const rules: Rule[] = [];
   const add = (text: string) => rules.push({ text });
   const host32 = family === 4 ? 32 : 128;
@@ -93,7 +130,7 @@ function renderFilter(model: ConfigModel, host: RenderHost, options: RenderOptio
   const managementIf = management && host.realName(management.ifname);
 
   add('-A INPUT -j astara-input');
-  add('-A FORWARD -j astara-fip-acct');
+  add(`-A FORWARD -j ${FIP_ACCOUNTING_CHAIN}`);
   add('-A FORWARD -j astara-forward');
 
   add('-A astara-input -i lo -j ACCEPT');
@@ -110,40 +147,32 @@ function renderFilter(model: ConfigModel, host: RenderHost, options: RenderOptio
     add(`-A astara-input -i ${host.realName(network.ifname)} -j ${chain}`);
   }
 
-  // Management: replies, SSH, the agent's API, the metadata port; HA peers.
+  // Management: replies, SSH, the agent's API, the metadata port; then what
+  // other subsystems serve there (HA peers' VRRP and state sync).
   add('-A astara-mgmt -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
-  const managementPorts = [...new Set([SSH_PORT, options.apiPort, MANAGEMENT_METADATA_PORT])];
+  const managementPorts = [...new Set([SSH_PORT, options.apiPort, DEFAULT_METADATA_PORT])];
   for (const port of managementPorts) add(`-A astara-mgmt -p tcp -m tcp --dport ${port} -j ACCEPT`);
-  for (const peer of model.ha?.peers ?? []) {
-    if (peer.family !== family) continue;
-    add(`-A astara-mgmt -s ${peer.text}/${host32} -p vrrp -j ACCEPT`);
-    add(`-A astara-mgmt -s ${peer.text}/${host32} -p udp -m udp --dport ${CONNTRACKD_PORT} -j ACCEPT`);
-  }
   if (family === 6 && management?.v6ConfService === 'dhcp') add(DHCPV6_CLIENT_REPLY('astara-mgmt'));
+  contributed(family, 'management-input').forEach(add);
 
-  // External: only what answers the router's own traffic, and IPsec when a VPN is configured.
+  // External: only what answers the router's own traffic; then what other
+  // subsystems serve there (BGP from the configured peers, IPsec).
   add('-A astara-external -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
-  if (model.vpn.length > 0) {
-    add('-A astara-external -p udp -m udp --dport 500 -j ACCEPT');
-    add('-A astara-external -p udp -m udp --dport 4500 -j ACCEPT');
-    add('-A astara-external -p esp -j ACCEPT');
-    add('-A astara-external -p ah -j ACCEPT');
-  }
   if (family === 6 && networkOfType(model, 'external')?.v6ConfService === 'dhcp') add(DHCPV6_CLIENT_REPLY('astara-external'));
+  contributed(family, 'external-input').forEach(add);
 
-  // Tenant-facing interfaces: DHCP to the router (named for the counters) and all other input.
-  add(family === 4 ? '-A astara-internal -p udp -m udp --dport 67 -j ACCEPT' : '-A astara-internal -p udp -m udp --dport 547 -j ACCEPT');
-  add('-A astara-internal -j ACCEPT');
+  // Tenant-facing interfaces: replies, then only what the appliance serves
+  // there (DHCP, each network's own metadata listener, BGP from a peer on
+  // that network); the rest falls through to the INPUT policy and is dropped.
+  add('-A astara-internal -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+  contributed(family, 'tenant-input').forEach(add);
 
   // Accounting only (no target): per floating IP bytes in and out through
   // the external interface, read by GET /v1/system/stats from the counters.
   const external = networkOfType(model, 'external');
   if (external) {
     const externalIf = host.realName(external.ifname);
-    for (const { floating, fixed } of model.floatingIps.filter((f) => f.fixed.family === family)) {
-      add(`-A astara-fip-acct -d ${fixed.text}/${host32} -i ${externalIf} -m comment --comment "fip-in ${floating.text} ${fixed.text}"`);
-      add(`-A astara-fip-acct -s ${fixed.text}/${host32} -o ${externalIf} -m comment --comment "fip-out ${floating.text} ${fixed.text}"`);
-    }
+    for (const floatingIp of model.floatingIps.filter((f) => f.fixed.family === family)) accountingRules(floatingIp, externalIf).forEach(add);
   }
 
   // Forwarding is allowed, except through the management network: it is
@@ -156,12 +185,12 @@ function renderFilter(model: ConfigModel, host: RenderHost, options: RenderOptio
   return {
     name: 'filter',
     policies: { INPUT: 'DROP' },
-    chains: ['astara-input', 'astara-mgmt', 'astara-external', 'astara-internal', 'astara-fip-acct', 'astara-forward'],
+    chains: ['astara-input', 'astara-mgmt', 'astara-external', 'astara-internal', FIP_ACCOUNTING_CHAIN, 'astara-forward'],
     rules,
   };
 }
 
-/** Input chain per network type; load-balancer networks take client traffic like tenant ones. */
+/** Input chain per network type; load-balancer networks face clients like tenant ones (tenant-input hook). */
 const INPUT_CHAIN: Readonly<Record<NetworkModel['type'], string>> = {
   management: 'astara-mgmt',
   external: 'astara-external',
@@ -176,7 +205,7 @@ const DHCPV6_CLIENT_REPLY = (chain: string) => `-A ${chain} -s fe80::/10 -p udp 
 
 // --- nat --------------------------------------------------------------------
 
-function renderNat(model: ConfigModel, host: RenderHost, family: Family): TableRules {
+function renderNat(model: ConfigModel, host: RenderHost, family: Family, contributed: ContributedRules): TableRules {
   const rules: Rule[] = [];
   const add = (text: string) => rules.push({ text });
   const host32 = family === 4 ? 32 : 128;
@@ -188,25 +217,17 @@ function renderNat(model: ConfigModel, host: RenderHost, family: Family): TableR
   const routerAddress = external && ofFamily(external.addresses, family)[0];
   const floatingIps = model.floatingIps.filter((f) => f.floating.family === family && f.fixed.family === family);
   const chains = ['astara-prerouting', 'astara-output', 'astara-postrouting', 'astara-fip-dnat', 'astara-fip-snat'];
-  if (family === 4) chains.splice(1, 0, 'astara-metadata');
+  const serviceDnat = contributed(family, 'nat-prerouting');
 
   add('-A PREROUTING -j astara-prerouting');
   add('-A OUTPUT -j astara-output');
   add('-A POSTROUTING -j astara-postrouting');
-  // IPv6 is routed, not NATed, unless a floating IP asks for it: the chains stay, empty.
-  if (family === 6 && floatingIps.length === 0) return { name: 'nat', policies: {}, chains, rules };
+  // IPv6 is routed, not NATed, unless a floating IP or a service asks for it: the chains stay, empty.
+  if (family === 6 && floatingIps.length === 0 && serviceDnat.length === 0) return { name: 'nat', policies: {}, chains, rules };
 
   for (const ifname of tenantIfs) add(`-A astara-prerouting -i ${ifname} -j MARK --set-xmark ${TENANT_MARK}`);
-  if (family === 4) {
-    add('-A astara-prerouting -j astara-metadata');
-    // Each tenant network's guests reach their own network's proxy listener.
-    for (const listener of metadataProxyState(model).listeners) {
-      add(
-        `-A astara-metadata -d ${METADATA_ADDRESS}/32 -i ${host.realName(listener.ifname)} -p tcp -m tcp --dport 80 ` +
-          `-j DNAT --to-destination ${listener.address}:${listener.port}`,
-      );
-    }
-  }
+  // Services reached at another address (the metadata proxy at 169.254.169.254).
+  serviceDnat.forEach(add);
 
   // Floating IPs, inbound: from outside, from tenant networks (hairpin) and from the router itself.
   if (externalIf) add(`-A astara-prerouting -i ${externalIf} -j astara-fip-dnat`);
@@ -216,9 +237,9 @@ function renderNat(model: ConfigModel, host: RenderHost, family: Family): TableR
     add(`-A astara-fip-dnat -d ${floating.text}/${host32} -j DNAT --to-destination ${fixed.text}`);
   }
 
-  // Outbound: only tenant traffic is NATed; IPsec-bound traffic keeps its
-  // address (the tunnel's selectors name the tenant subnets).
-  if (model.vpn.length > 0) add('-A astara-postrouting -m policy --dir out --pol ipsec -j RETURN');
+  // Outbound: only tenant traffic is NATed, except what a subsystem exempts
+  // (IPsec-bound traffic keeps its address: the tunnel's selectors name the tenant subnets).
+  contributed(family, 'nat-postrouting-exempt').forEach(add);
   add(`-A astara-postrouting -m mark ! --mark ${TENANT_MARK} -j RETURN`);
   if (externalIf) {
     add(`-A astara-postrouting -o ${externalIf} -j astara-fip-snat`);

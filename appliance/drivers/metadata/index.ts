@@ -1,8 +1,10 @@
 // The metadata proxy as a subsystem of the apply engine: it runs inside the
-// agent process, so applying is a map swap, not a daemon reload.
+// agent process, so applying is a map swap, not a daemon reload. What guests
+// may reach of it is its firewall contribution (firewall.ts).
 import { isDeepStrictEqual } from 'node:util';
 import type { Subsystem } from '../../engine/subsystem.js';
 import type { DriverEnvironment } from '../index.js';
+import { metadataFirewall } from './firewall.js';
 import { MetadataProxy } from '../../metadata-proxy/proxy.js';
 import { metadataProxyState, type MetadataProxyState } from '../../metadata-proxy/state.js';
 
@@ -21,6 +23,7 @@ export function createMetadataSubsystem(env: DriverEnvironment): Subsystem<Metad
     name: 'metadata-proxy',
     proxy,
     render: (model) => metadataProxyState(model),
+    firewall: (desired, _model, host) => metadataFirewall(desired, host),
     async apply(desired) {
       const previous = proxy.desired ?? empty;
       if (isDeepStrictEqual(previous, desired)) return { changed: false };

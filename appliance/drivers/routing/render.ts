@@ -1,7 +1,8 @@
 // The routing daemon's configuration (spec section 6, "Routing"): one BIRD 2
 // instance, rendered from the validated model alone. Two steps, both pure:
 // `planRouting` takes the decisions (what is announced where), `birdConfig`
-// writes them as bird.conf text. Decisions, and why:
+// writes them as bird.conf text through the handlebars template beside this
+// file (bird.conf.hbs, in BIRD's own syntax). Decisions, and why:
 //
 // - router id: the first external IPv4 address. Without one, the FNV-1a hash
 //   of the first external IPv6 address (the BGP session's own address, unique
@@ -42,7 +43,9 @@
 //   host, costs a few MB, and keeps `birdc` diagnostics and the daemon status
 //   the same on every appliance (and a later document only reloads it).
 import { isLinkLocal, isTenantNetwork, isUniqueLocal, networkOfType, contains, type ConfigModel } from '../../../contract/index.js';
-import type { RenderHost } from '../../engine/engine.js';
+import type { RenderHost } from '../../engine/subsystem.js';
+import { compileTemplate } from '../../host/template.js';
+import { birdConfTemplate } from './bird.conf.hbs.js';
 
 export interface BgpSessionPlan {
   /** BIRD protocol name. */
@@ -172,68 +175,13 @@ function interfaceName(name: string): string {
   return name;
 }
 
+/** The values bird.conf.hbs lays out: the plan, and whether each session is iBGP. */
+interface BirdConfigValues extends Omit<RoutingPlan, 'bgp'> {
+  readonly bgp: readonly (BgpSessionPlan & { readonly internal: boolean })[];
+}
+
+const birdConfigFile = compileTemplate<BirdConfigValues>(birdConfTemplate);
+
 export function birdConfig(plan: RoutingPlan): string {
-  const lines: string[] = [
-    '# Written by the astara agent from the applied configuration; edits are overwritten.',
-    'log stderr all;',
-    `router id ${plan.routerId};`,
-    '',
-    'protocol device {',
-    '}',
-  ];
-  if (plan.directInterfaces.length > 0) {
-    lines.push('', 'protocol direct {', '  ipv4;', '  ipv6;', `  interface ${plan.directInterfaces.map((n) => `"${n}"`).join(', ')};`, '}');
-  }
-  // Watch the kernel's table, never write it: the routes driver owns it.
-  for (const family of ['4', '6']) {
-    lines.push('', `protocol kernel kernel${family} {`, '  learn;', `  ipv${family} { import all; export none; };`, '}');
-  }
-
-  if (plan.bgp.length > 0) {
-    if (plan.exported.length > 0) {
-      lines.push('', `define TENANT_PREFIXES = [ ${plan.exported.map((e) => e.prefix).join(', ')} ];`);
-      lines.push('', 'protocol static tenant_prefixes {', '  ipv6;');
-      for (const e of plan.exported) lines.push(`  route ${e.prefix} via "${e.interface}";`);
-      lines.push('}');
-      lines.push(
-        '',
-        'filter upstream_export {',
-        '  if net ~ [ fc00::/7+ ] then reject;',
-        '  if net ~ TENANT_PREFIXES then accept;',
-        '  reject;',
-        '}',
-      );
-    }
-    for (const session of plan.bgp) {
-      const kind = session.localAs === session.neighborAs ? 'iBGP' : 'eBGP';
-      lines.push(
-        '',
-        `protocol bgp ${session.name} {`,
-        `  description "${kind} to the external gateway ${session.neighbor}";`,
-        `  local ${session.localAddress} as ${session.localAs};`,
-        `  neighbor ${session.neighbor} as ${session.neighborAs};`,
-        '  direct;',
-        '  ipv6 {',
-        '    import none;',
-        `    export ${plan.exported.length > 0 ? 'filter upstream_export' : 'none'};`,
-        '    next hop self;',
-        '  };',
-        '}',
-      );
-    }
-  }
-
-  if (plan.radv.length > 0) {
-    lines.push('', 'protocol radv tenants {');
-    for (const iface of plan.radv) {
-      lines.push(`  interface "${iface.interface}" {`);
-      if (iface.managed) lines.push('    managed yes;', '    other config yes;');
-      for (const p of iface.prefixes) lines.push(`    prefix ${p.prefix} { autonomous ${p.autonomous ? 'yes' : 'no'}; };`);
-      lines.push('    prefix ::/0 { skip yes; };');
-      if (iface.rdnss.length > 0) lines.push(`    rdnss { ${iface.rdnss.map((a) => `ns ${a};`).join(' ')} };`);
-      lines.push('  };');
-    }
-    lines.push('}');
-  }
-  return `${lines.join('\n')}\n`;
+  return birdConfigFile({ ...plan, bgp: plan.bgp.map((session) => ({ ...session, internal: session.localAs === session.neighborAs })) });
 }

@@ -1,0 +1,2 @@
+// Generated from dnsmasq.hosts.hbs by scripts/emit-templates.ts: do not edit.
+export const dnsmasqHostsTemplate = "{{!--\n  dnsmasq's --dhcp-hostsfile (<stateDir>/dnsmasq/hosts), re-read on SIGHUP:\n  one line per allocation served, MAC,[IPv4],[[IPv6]],[name]. dnsmasq tells\n  the fields apart by their look, not their position, so render.ts lets\n  through only names that cannot read as anything else (a lease time, a\n  keyword, an address).\n--}}\n{{#each hosts}}\n{{mac}}{{#if ipv4}},{{ipv4}}{{/if}}{{#if ipv6}},[{{ipv6}}]{{/if}}{{#if name}},{{name}}{{/if}}\n{{/each}}\n";
