@@ -204,6 +204,13 @@ describe('the v1 API in-process', () => {
       assert.deepEqual([last.ok, last.generation, last.failed_step], [true, 1, null]);
       const pinged = h.runner.calls.filter((c) => c.argv[0] === 'ping').map((c) => c.argv.at(-1));
       assert.deepEqual(pinged.sort(), ['192.0.2.1', '2001:db8:e::1']);
+      assert.equal(after.degraded, null);
+    });
+
+    it('GET /v1/status says degraded while the persisted document is not on the host', async () => {
+      h.engine.markDegraded('the persisted configuration no longer validates on this host');
+      const status = (await request(h.app).get('/v1/status').expect(200)).body as { degraded: { reason: string } | null };
+      assert.match(status.degraded?.reason ?? '', /no longer validates/);
     });
 
     it('GET /v1/system/stats, /metrics and /v1/firewall/rules', async () => {

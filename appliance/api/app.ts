@@ -65,6 +65,8 @@ export function createApp(deps: ApiDependencies): express.Express {
         version: deps.version,
         uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
         generation: current?.generation ?? 0,
+        // Set while the document is the desired state but not (all) on the host: a re-apply at start-up failed and is retried.
+        degraded: deps.engine.degraded ?? null,
         daemons: deps.daemons.status(),
         last_apply: last ? { ok: last.ok, generation: last.generation, started_at: last.started_at, duration_ms: last.duration_ms, failed_step: last.failed_step ?? null } : null,
       });
