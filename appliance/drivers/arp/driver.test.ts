@@ -1,24 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import type { CommandResult, CommandRunner } from '../../host/exec.js';
+import { FakeRunner } from '../../../test/support/fake-runner.js';
 import { announcementsSettled, applyArp } from './driver.js';
 import type { ArpDesired } from './render.js';
 
-/** Records the commands that change the host; answers reads with a canned neighbour table. */
+/** The shared fake host with a canned neighbour table; `changes` lists what changed it, with the input of a batch. */
 function fakeRunner(neighbours: object[] = [], failArpingFor = new Set<string>()) {
-  const changes: string[] = [];
-  const ok = (stdout = ''): CommandResult => ({ stdout, stderr: '', exitCode: 0 });
-  const runner = {
-    idle: () => Promise.resolve(),
-    read: (argv: readonly string[]) => Promise.resolve(ok(argv.join(' ') === 'ip -j neigh show' ? JSON.stringify(neighbours) : '')),
-    change: (argv: readonly string[], options?: { input?: string }) => {
-      changes.push([...argv, ...(options?.input ? [options.input.trim()] : [])].join(' '));
-      const failed = argv[0] === 'arping' && failArpingFor.has(argv.at(-1)!);
-      return Promise.resolve(failed ? { stdout: '', stderr: 'arping: bind: Cannot assign requested address', exitCode: 2 } : ok());
-    },
-  };
-  return { runner: runner as unknown as CommandRunner, changes };
+  const runner = new FakeRunner()
+    .on(/^ip -j neigh show$/, { stdout: JSON.stringify(neighbours) })
+    .on((argv) => argv[0] === 'arping' && failArpingFor.has(argv.at(-1)!), { stderr: 'arping: bind: Cannot assign requested address', exitCode: 2 });
+  const changes = () => runner.calls.filter((c) => c.mutating).map((c) => [...c.argv, ...(c.input ? [c.input.trim()] : [])].join(' '));
+  return { runner, changes };
 }
 
 const logger = pino({ level: 'silent' });
@@ -33,13 +26,13 @@ describe('applyArp', () => {
     const { runner, changes } = fakeRunner();
     const outcome = await applyArp(desired, runner, logger, { announced: ['eth1 203.0.113.10', 'eth1 203.0.113.99'] });
     await announcementsSettled();
-    assert.deepEqual(changes, ['arping -q -U -c 1 -I eth1 -s 203.0.113.11 203.0.113.11']);
+    assert.deepEqual(changes(), ['arping -q -U -c 1 -I eth1 -s 203.0.113.11 203.0.113.11']);
     assert.deepEqual(outcome, { changed: true, memory: { announced: ['eth1 203.0.113.10', 'eth1 203.0.113.11'] } });
 
     const again = fakeRunner();
     const second = await applyArp(desired, again.runner, logger, outcome.memory);
     await announcementsSettled();
-    assert.deepEqual(again.changes, []);
+    assert.deepEqual(again.changes(), []);
     assert.deepEqual(second, { changed: false, memory: outcome.memory });
   });
 
@@ -50,7 +43,7 @@ describe('applyArp', () => {
     const again = fakeRunner();
     await applyArp(desired, again.runner, logger, outcome.memory);
     await announcementsSettled();
-    assert.deepEqual(again.changes, ['arping -q -U -c 1 -I eth1 -s 203.0.113.10 203.0.113.10']);
+    assert.deepEqual(again.changes(), ['arping -q -U -c 1 -I eth1 -s 203.0.113.10 203.0.113.10']);
   });
 
   it('removes a neighbour entry that contradicts an allocation in one batch', async () => {
@@ -59,26 +52,19 @@ describe('applyArp', () => {
       { dst: '198.51.100.11', dev: 'eth2', lladdr: '02:00:00:00:99:99', state: ['STALE'] },
     ]);
     const outcome = await applyArp({ ...desired, floating: [] }, runner, logger, undefined);
-    assert.deepEqual(changes, ['ip -force -batch - neigh del 198.51.100.10 dev eth2']);
+    assert.deepEqual(changes(), ['ip -force -batch - neigh del 198.51.100.10 dev eth2']);
     assert.equal(outcome.changed, true);
   });
 
   it('sends announcements only once the apply has ended', async () => {
-    const { CommandRunner } = await import('../../host/exec.js');
-    const runner = new CommandRunner();
-    const started: string[] = [];
-    const original = runner.change.bind(runner);
-    runner.change = (argv, options) => {
-      started.push(argv[0]!);
-      // Stand in for arping: record nothing on the host, answer at once.
-      return argv[0] === 'arping' ? Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }) : original(argv, options);
-    };
+    const { runner } = fakeRunner();
+    const started = () => runner.calls.filter((c) => c.mutating).map((c) => c.argv[0]);
     runner.setRecording(true);
     await applyArp({ ...desired, neighbours: [] }, runner, logger, undefined);
     await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(started, [], 'nothing sent while the apply runs');
+    assert.deepEqual(started(), [], 'nothing sent while the apply runs');
     runner.setRecording(false);
     await announcementsSettled();
-    assert.deepEqual(started, ['arping', 'arping']);
+    assert.deepEqual(started(), ['arping', 'arping']);
   });
 });
