@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { decode } from 'ini';
 import { request } from 'undici';
 import type { ResourceDetailView, ResourceView, WorkersView } from '../core/control.js';
-import { runBrowse, type BrowseApi } from './browse.js';
+import type { BrowseApi } from './browse.js';
 import { formatAge, lastPushText, renderPairs, renderTable, resourceTable } from './table.js';
 
 export const DEFAULT_URL = 'http://[::1]:44250';
@@ -410,6 +410,12 @@ export function buildProgram(context: CtlContext = processContext()): Command {
     .addOption(new Option('--interval <seconds>', 'seconds between refreshes').default(2).argParser(parseInterval))
     .option('--dump', 'print the table once as plain text and exit (no terminal needed)')
     .action(async (options: { interval: number; dump?: boolean }, command: Command) => {
+      // ink decides once, when it is first imported, whether it runs "in CI"
+      // (any CI or CI_* variable) and then draws only the final frame. An
+      // operator at a terminal wants the live screen wherever the variable
+      // came from, so on a terminal the decision is made before ink loads.
+      if (process.stdout.isTTY && options.dump !== true) process.env.CI = '0';
+      const { runBrowse } = await import('./browse.js');
       await runBrowse(await clientFor(command), { interval: options.interval, dump: options.dump === true }, context.out);
     });
 

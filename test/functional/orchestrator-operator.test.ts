@@ -169,7 +169,10 @@ describe('operator tools', () => {
     await run(['tmux', 'new-session', '-d', '-s', session, '-x', '200', '-y', '40', ...command]);
     try {
       const screen = async () => (await run(['tmux', 'capture-pane', '-p', '-t', session], { allowFailure: true })).stdout;
-      await waitFor('the router on the browse screen', async () => (await screen()).includes(router.routerId.slice(0, 8)), 15_000);
+      let lastScreen = '';
+      await waitFor('the router on the browse screen', async () => (lastScreen = await screen()).includes(router.routerId.slice(0, 8)), 15_000).catch((error: Error) => {
+        throw new Error(`${error.message}; the screen showed:\n${lastScreen}`);
+      });
       await run(['tmux', 'send-keys', '-t', session, 'd']);
       await lab.waitForResource(router.routerId, 'debug mode from browse', (r) => r.debug.enabled);
       await run(['tmux', 'send-keys', '-t', session, 'm']);
