@@ -172,6 +172,28 @@ export function isSelfAddress(address: ParsedAddress): boolean {
   return plain.range() === 'loopback' || plain.range() === 'unspecified';
 }
 
+/**
+ * Why no interface can hold `address` and no route can lead through it, or
+ * undefined when both can: "this network" (0.0.0.0/8) or the unspecified
+ * address, loopback, multicast, or the IPv4 limited broadcast address. The
+ * kernel refuses every one of them as a next hop, and the IPv6 ones as an
+ * interface address; a guest cannot hold one either.
+ */
+export function notUnicastProblem(address: ParsedAddress): string | undefined {
+  switch (address.addr.range()) {
+    case 'unspecified':
+      return address.family === 4 ? 'is in 0.0.0.0/8 ("this network"), never the address of a host' : 'is the unspecified address';
+    case 'loopback':
+      return 'is a loopback address';
+    case 'multicast':
+      return 'is a multicast address';
+    case 'broadcast':
+      return 'is the broadcast address';
+    default:
+      return undefined;
+  }
+}
+
 /** IPv6 unique local addresses (fc00::/7), never exported over BGP. */
 export function isUniqueLocal(address: ParsedAddress): boolean {
   return address.family === 6 && address.addr.range() === 'uniqueLocal';

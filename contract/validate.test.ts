@@ -631,6 +631,54 @@ describe('the validation gaps of the attack (item 7)', () => {
   });
 });
 
+describe('addresses no host holds and next hops no route can use (found by the fuzz suite)', () => {
+  const problemsOf = (edit: (doc: ReturnType<typeof loadDocument>) => void): Problem[] => {
+    const doc = loadDocument('harness-router.json');
+    edit(doc);
+    return expectErrors(validateDocument(doc, harnessHost));
+  };
+  const expectProblem = (problems: readonly Problem[], path: string, message: RegExp) =>
+    assert.ok(problems.some((p) => p.path === path && message.test(p.message)), `${path} ${String(message)}: ${JSON.stringify(problems)}`);
+
+  test('a link-local floating IP is refused: the agent leaves link-local addresses to the kernel and could never remove it', () => {
+    const problems = problemsOf((doc) => {
+      doc.networks[1].subnets.push({ id: 'ext-ll', cidr: 'fe80::/64', gateway_ip: '', dhcp_enabled: false, dns_nameservers: [], host_routes: [] });
+      doc.floating_ips = [{ floating_ip: 'fe80::99', fixed_ip: 'fd00:a::10' }];
+    });
+    expectProblem(problems, '/floating_ips/0/floating_ip', /^fe80::99 is link-local: the agent leaves link-local addresses to the kernel/);
+  });
+
+  test('interface and allocation addresses must be unicast', () => {
+    expectProblem(problemsOf((doc) => (doc.networks[2].interface.addresses[0] = '127.0.0.2/26')), '/networks/2/interface/addresses/0', /^127\.0\.0\.2 is a loopback address: no interface can hold it$/);
+    expectProblem(problemsOf((doc) => (doc.networks[2].interface.addresses[1] = 'ff02::5/64')), '/networks/2/interface/addresses/1', /is a multicast address: no interface can hold it$/);
+    const multicastGuest = problemsOf((doc) => {
+      doc.networks[2].subnets[0].cidr = '224.0.0.0/24';
+      doc.networks[2].interface.addresses[0] = '224.0.0.1/24';
+      doc.networks[2].subnets[0].gateway_ip = '224.0.0.1';
+      doc.networks[2].allocations[0].ip_addresses = { '224.0.0.10': true };
+    });
+    expectProblem(multicastGuest, '/networks/2/allocations/0/ip_addresses/224.0.0.10', /is a multicast address: no guest can hold it$/);
+  });
+
+  test('a next hop may not be the network or broadcast address of a connected prefix', () => {
+    expectProblem(problemsOf((doc) => (doc.default_v4_gateway = '192.0.2.255')), '/default_v4_gateway', /^192\.0\.2\.255 is the network or broadcast address of 192\.0\.2\.0\/24: no route can lead through it$/);
+    expectProblem(problemsOf((doc) => (doc.networks[2].subnets[0].gateway_ip = '198.51.100.0')), '/networks/2/subnets/0/gateway_ip', /is the network or broadcast address of 198\.51\.100\.0\/26/);
+    expectProblem(
+      problemsOf((doc) => (doc.static_routes = [{ destination: '203.0.113.0/25', next_hop: '198.51.100.63' }])),
+      '/static_routes/0/next_hop',
+      /^198\.51\.100\.63 is the network or broadcast address of 198\.51\.100\.0\/26/,
+    );
+  });
+
+  test('a static route through an IPv6 link-local next hop is refused: it names no interface', () => {
+    const problems = problemsOf((doc) => {
+      doc.networks[2].subnets.push({ id: 'tenant-a-ll', cidr: 'fe80::/64', gateway_ip: '', dhcp_enabled: false, dns_nameservers: [], host_routes: [] });
+      doc.static_routes = [{ destination: '2001:db8:99::/64', next_hop: 'fe80::7' }];
+    });
+    expectProblem(problems, '/static_routes/0/next_hop', /^fe80::7 is link-local: the kernel reaches it only through a named interface, and this route names none$/);
+  });
+});
+
 describe('the normalised VPN and load-balancer model', () => {
   test('the notes VPN: parsed addresses, local subnets resolved by id, peer networks merged, policies as given', () => {
     const model = expectValid(validateDocument(loadDocument('router-notes-8.1-vpn.json')));

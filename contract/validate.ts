@@ -13,6 +13,9 @@ import {
   isLinkLocal,
   isNetworkOrBroadcast,
   isSelfAddress,
+  lastAddress,
+  networkAddress,
+  notUnicastProblem,
   overlaps,
   parseAddress,
   parseCidr,
@@ -317,17 +320,20 @@ function buildModel(doc: Configuration, host: HostFacts | undefined, errors: Pro
   checkPrefixes(networks, fail);
 
   // Prefixes the appliance is directly attached to: next hops must be in one.
-  const connected = new PrefixSet(networks.flatMap((n) => [...n.subnets.map((s) => s.cidr), ...n.addresses]));
+  const connectedPrefixes = networks.flatMap((n) => [...n.subnets.map((s) => s.cidr), ...n.addresses]);
+  const connected = new PrefixSet(connectedPrefixes);
   const onLink = (a: ParsedAddress) => connected.has(a);
+  const edges = prefixEdges(connectedPrefixes);
 
   let defaultV4Gateway: ParsedAddress | undefined;
   if (doc.default_v4_gateway) {
     defaultV4Gateway = parseAddress(doc.default_v4_gateway)!;
     if (!onLink(defaultV4Gateway)) fail('/default_v4_gateway', `${defaultV4Gateway.text} is not inside any subnet of the appliance's networks`);
+    else failNextHop('/default_v4_gateway', defaultV4Gateway, edges, true, fail);
   }
 
   const floatingIps = buildFloatingIps(doc, networks, byAddress, defaultV4Gateway, fail, warnings);
-  const staticRoutes = buildStaticRoutes(doc.static_routes ?? [], onLink, fail);
+  const staticRoutes = buildStaticRoutes(doc.static_routes ?? [], onLink, edges, fail);
   const orchestrator = buildOrchestrator(doc, networks, byAddress, fail);
 
   let ha: ConfigModel['ha'];
@@ -411,13 +417,26 @@ function buildNetwork(doc: NetworkDoc, base: string, host: HostFacts | undefined
   const addresses = doc.interface.addresses.map((text, j) => {
     const path = `${base}/interface/addresses/${j}`;
     const cidr = parseCidr(text)!;
+    const notUnicast = notUnicastProblem(cidr);
     if (isLinkLocal(cidr)) fail(path, 'link-local addresses are managed by the kernel, not configured');
+    else if (notUnicast) fail(path, `${cidr.text} ${notUnicast}: no interface can hold it`);
     if (inSubnets.hasFamily(cidr.family) && !inSubnets.has(cidr)) {
       fail(path, `${cidr.text} is not inside any subnet of this network (${subnetsOf(cidr.family)})`);
     }
     if (cidr.family === 6 && mtu !== undefined && mtu < 1280) fail(path, `IPv6 needs an MTU of at least 1280 (the network's is ${mtu})`);
     if (!own.has(cidr.text)) own.set(cidr.text, path);
     return cidr;
+  });
+
+  // Next hops within the network, once its interface prefixes are known: a
+  // route cannot lead through an address the kernel keeps as a broadcast.
+  const edges = prefixEdges([...subnets.map((s) => s.cidr), ...addresses]);
+  subnets.forEach((s, j) => {
+    const path = `${base}/subnets/${j}`;
+    if (s.gateway && contains(s.cidr, s.gateway)) failNextHop(`${path}/gateway_ip`, s.gateway, edges, true, fail);
+    s.hostRoutes.forEach((r, k) => {
+      if (contains(s.cidr, r.nextHop)) failNextHop(`${path}/host_routes/${k}/nexthop`, r.nextHop, edges, false, fail);
+    });
   });
 
   if (doc.address_allocations && doc.allocations) {
@@ -447,6 +466,8 @@ function buildNetwork(doc: NetworkDoc, base: string, host: HostFacts | undefined
         fail(apath, FORMAT_MESSAGES['ip-address']!);
         continue;
       }
+      const notUnicast = notUnicastProblem(address);
+      if (notUnicast) fail(apath, `${address.text} ${notUnicast}: no guest can hold it`);
       const other = ips.get(address.text);
       if (other !== undefined) fail(apath, `${address.text} is already allocated at ${other}`);
       else ips.set(address.text, apath);
@@ -586,11 +607,17 @@ function buildFloatingIps(
     const holder = externalPrefixes.find((c) => contains(c, floating));
     const own = byAddress.get(floating.text);
     const gateway = gateways.get(floating.text);
+    const floatingNotUnicast = notUnicastProblem(floating);
     if (!holder) fail(`${base}/floating_ip`, `${floating.text} is not inside a subnet of the external network`);
     else if (isNetworkOrBroadcast(holder, floating)) fail(`${base}/floating_ip`, `${floating.text} is not a host address of ${holder.network}: it is its network or broadcast address`);
+    else if (floatingNotUnicast) fail(`${base}/floating_ip`, `${floating.text} ${floatingNotUnicast}: no interface can hold it`);
+    // A floating IP is an address of the external interface, and the agent leaves link-local ones to the kernel: it would never remove it.
+    else if (isLinkLocal(floating)) fail(`${base}/floating_ip`, `${floating.text} is link-local: the agent leaves link-local addresses to the kernel and could never take it away again`);
     if (own !== undefined) fail(`${base}/floating_ip`, `${floating.text} is the router's own address (${own})`);
     else if (gateway !== undefined) fail(`${base}/floating_ip`, `${floating.text} is the external gateway (${gateway}): the default route would lead to a guest`);
+    const fixedNotUnicast = notUnicastProblem(fixed);
     if (!tenantPrefixes.has(fixed)) fail(`${base}/fixed_ip`, `${fixed.text} is not inside a subnet of an internal network`);
+    else if (fixedNotUnicast) fail(`${base}/fixed_ip`, `${fixed.text} ${fixedNotUnicast}: no guest can hold it`);
     const firstFloating = seenFloating.get(floating.text);
     if (firstFloating !== undefined) fail(`${base}/floating_ip`, `duplicates /floating_ips/${firstFloating}/floating_ip`);
     else seenFloating.set(floating.text, i);
@@ -602,7 +629,7 @@ function buildFloatingIps(
   return result;
 }
 
-function buildStaticRoutes(routes: StaticRouteDoc[], onLink: (a: ParsedAddress) => boolean, fail: Fail): RouteModel[] {
+function buildStaticRoutes(routes: StaticRouteDoc[], onLink: (a: ParsedAddress) => boolean, edges: ReadonlyMap<string, string>, fail: Fail): RouteModel[] {
   const result: RouteModel[] = [];
   routes.forEach((r, i) => {
     const base = `/static_routes/${i}`;
@@ -617,9 +644,40 @@ function buildStaticRoutes(routes: StaticRouteDoc[], onLink: (a: ParsedAddress) 
     const nextHop = parseAddress(nextHopText)!;
     if (destination.family !== nextHop.family) fail(hopPath, `${nextHop.text} is not of the same IP version as ${destination.cidr}`);
     else if (!onLink(nextHop)) fail(hopPath, `${nextHop.text} is not inside any subnet of the appliance's networks`);
+    else failNextHop(hopPath, nextHop, edges, false, fail);
     result.push({ destination, nextHop });
   });
   return result;
+}
+
+/**
+ * The IPv4 network and broadcast addresses of prefixes (none for /31 and
+ * /32), each with its prefix: the kernel keeps a broadcast route at them and
+ * refuses them as next hops, and Neutron never makes one a gateway.
+ */
+function prefixEdges(prefixes: readonly ParsedCidr[]): Map<string, string> {
+  const edges = new Map<string, string>();
+  for (const cidr of prefixes) {
+    if (cidr.family !== 4 || cidr.prefix > 30) continue;
+    for (const edge of [networkAddress(cidr.addr, cidr.prefix), lastAddress(cidr.addr, cidr.prefix)]) {
+      if (!edges.has(edge.toString())) edges.set(edge.toString(), cidr.network);
+    }
+  }
+  return edges;
+}
+
+/**
+ * Refuses a next hop no route can lead through: not unicast, the network or
+ * broadcast address of a prefix the appliance is attached to, or (for a
+ * route that names no interface: host and static routes) IPv6 link-local,
+ * which the kernel can only reach through a named interface.
+ */
+function failNextHop(path: string, hop: ParsedAddress, edges: ReadonlyMap<string, string>, namesInterface: boolean, fail: Fail): void {
+  const notUnicast = notUnicastProblem(hop);
+  const edgeOf = edges.get(hop.text);
+  if (notUnicast) fail(path, `${hop.text} ${notUnicast}: no route can lead through it`);
+  else if (edgeOf !== undefined) fail(path, `${hop.text} is the network or broadcast address of ${edgeOf}: no route can lead through it`);
+  else if (!namesInterface && hop.family === 6 && isLinkLocal(hop)) fail(path, `${hop.text} is link-local: the kernel reaches it only through a named interface, and this route names none`);
 }
 
 /**
