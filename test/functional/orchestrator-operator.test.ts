@@ -170,8 +170,8 @@ describe('operator tools', () => {
     try {
       const screen = async () => (await run(['tmux', 'capture-pane', '-p', '-t', session], { allowFailure: true })).stdout;
       let lastScreen = '';
-      await waitFor('the router on the browse screen', async () => (lastScreen = await screen()).includes(router.routerId.slice(0, 8)), 15_000).catch((error: Error) => {
-        throw new Error(`${error.message}; the screen showed:\n${lastScreen}`);
+      await waitFor('the router on the browse screen', async () => (lastScreen = await screen()).includes(router.routerId.slice(0, 8)), 15_000).catch((error: unknown) => {
+        throw new Error(`${error instanceof Error ? error.message : String(error)}; the screen showed:\n${lastScreen}`);
       });
       await run(['tmux', 'send-keys', '-t', session, 'd']);
       await lab.waitForResource(router.routerId, 'debug mode from browse', (r) => r.debug.enabled);
