@@ -112,6 +112,17 @@ describe('parseOptions', () => {
     assert.equal(options.local.stopAppliancesOnExit, true);
   });
 
+  it('enables the load balancer driver beside the router one, with its own agent port and image', () => {
+    const { options, warnings } = parseOptions(
+      `[DEFAULT]\nenabled_drivers = router,loadbalancer\n[loadbalancer]\nmgt_service_port = 5001\nimage_uuid = lb-image-1\n${LOCAL}`,
+    );
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(options.enabledDrivers, ['router', 'loadbalancer']);
+    assert.deepEqual(options.loadbalancer, { mgtServicePort: 5001, imageUuid: 'lb-image-1' });
+    assert.equal(options.router.mgtServicePort, 5000);
+    assert.deepEqual(parseOptions(`[DEFAULT]\nenabled_drivers = loadbalancer\n${LOCAL}`).options.enabledDrivers, ['loadbalancer']);
+  });
+
   it('accepts every boolean spelling, case-insensitive', () => {
     for (const [text, expected] of [
       ['true', true],
@@ -182,7 +193,7 @@ describe('parseOptions', () => {
         'max_retries = 1.5',
         'num_worker_processes = 0',
         'num_worker_threads = 0',
-        'enabled_drivers = router, loadbalancer',
+        'enabled_drivers = router, firewall',
         'api_listen = localhost',
         'api_port = 70000',
         'astara_metadata_port = 0',
@@ -207,7 +218,7 @@ describe('parseOptions', () => {
       '[DEFAULT] asn: must be between 1 and 4294967295, not 0',
       '[DEFAULT] astara_metadata_port: must be between 1 and 65535, not 0',
       '[DEFAULT] boot_timeout: must be between 0 and 86400, not 100000',
-      '[DEFAULT] enabled_drivers: unknown driver "loadbalancer" (known: router)',
+      '[DEFAULT] enabled_drivers: unknown driver "firewall" (known: router, loadbalancer)',
       '[DEFAULT] health_check_period: must be more than 0 seconds, not 0',
       '[DEFAULT] host: must be 1 to 255 characters without control characters or any of " \' \\ ` { } ; $ #',
       '[DEFAULT] log_level: must be one of fatal, error, warn, info, debug, trace, not "loud"',

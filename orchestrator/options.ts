@@ -36,7 +36,7 @@ interface OptionSpec extends OptionDoc {
   readonly show?: (options: OrchestratorOptions) => string | number | boolean | undefined;
 }
 
-const KNOWN_DRIVERS: readonly string[] = ['router'];
+const KNOWN_DRIVERS: readonly string[] = ['router', 'loadbalancer'];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 // The contract's rules for the values that end up in every appliance document.
 const ID_RULE = /^[A-Za-z0-9_.:-]{1,255}$/;
@@ -88,7 +88,7 @@ const SPECS: readonly OptionSpec[] = [
   }),
   spec('DEFAULT', 'num_worker_processes', '16', 'Worker shards; tenants are spread over them.', { show: (o) => o.numWorkerProcesses }),
   spec('DEFAULT', 'num_worker_threads', '4', 'Resources handled at once per shard.', { show: (o) => o.numWorkerThreads }),
-  spec('DEFAULT', 'enabled_drivers', 'router', 'Comma-separated resource kinds to manage (only `router` yet).', {
+  spec('DEFAULT', 'enabled_drivers', 'router', 'Comma-separated resource kinds to manage: `router`, `loadbalancer`.', {
     show: (o) => o.enabledDrivers.join(', '),
   }),
   spec('DEFAULT', 'api_listen', '::1', 'Address of the admin API (the original listened on 0.0.0.0; loopback is the safe default).', {
@@ -127,7 +127,7 @@ const SPECS: readonly OptionSpec[] = [
   spec('loadbalancer', 'mgt_service_port', String(DEFAULT_API_PORT), 'Port of the load balancer appliances\' agent API.', {
     show: (o) => o.loadbalancer.mgtServicePort,
   }),
-  spec('loadbalancer', 'image_uuid', undefined, 'Image load balancer appliances boot.', { show: (o) => o.loadbalancer.imageUuid }),
+  spec('loadbalancer', 'image_uuid', undefined, 'Image load balancer appliances boot (compute providers with images).', { show: (o) => o.loadbalancer.imageUuid }),
   spec('appliance_tls', 'ca_file', undefined, 'CA that signed the appliances\' server certificates (all three options or none: HTTPS to appliances).', {
     show: (o) => o.applianceTls?.caFile,
   }),

@@ -24,6 +24,7 @@ import type { LocalCompute } from './providers/local/compute.js';
 import type { LocalBridges } from './providers/local/host.js';
 import type { LocalNetworkProvider } from './providers/local/network.js';
 import type { ResourceFileWatcher } from './providers/local/watcher.js';
+import type { ResourceSummary } from './providers/types.js';
 import { buildResource, makeClient, RESTART_OPTIONS, startLocalProviders } from './wiring.js';
 
 export { ResourceFileError, StartupError } from './wiring.js';
@@ -97,7 +98,7 @@ export class OrchestratorService {
       log: logger,
       create: (ref, hooks) =>
         buildResource(ref, { options: () => this.#options, network: this.#network, compute: this.#compute, client: this.#appliances, metrics: this.metrics, logger }, hooks),
-      resourceForTenant: (driver, tenantId) => (driver === 'router' || driver === '*' ? this.#network.routerForTenant(tenantId) : Promise.resolve(undefined)),
+      resourceForTenant: (driver, tenantId) => this.#resourceForTenant(driver, tenantId),
       findResource: (id) => this.#findResource(id),
       onConfigReload: () => this.reload(),
     });
@@ -147,11 +148,28 @@ export class OrchestratorService {
     this.#scheduleHealth();
   }
 
+  /** Every resource of the enabled drivers, routers first. */
+  async #listResources(): Promise<ResourceSummary[]> {
+    const enabled = this.#options.enabledDrivers;
+    return [
+      ...(enabled.includes('router') ? await this.#network.listRouters() : []),
+      ...(enabled.includes('loadbalancer') ? await this.#network.listLoadBalancers() : []),
+    ];
+  }
+
+  /** The resource of a tenant for an event that names none (the original assumed one per tenant); `*` looks for a router first. */
+  async #resourceForTenant(driver: string, tenantId: string): Promise<string | undefined> {
+    const enabled = this.#options.enabledDrivers;
+    const router = (driver === 'router' || driver === '*') && enabled.includes('router') ? await this.#network.routerForTenant(tenantId) : undefined;
+    if (router !== undefined) return router;
+    return (driver === 'loadbalancer' || driver === '*') && enabled.includes('loadbalancer') ? this.#network.loadBalancerForTenant(tenantId) : undefined;
+  }
+
   /** Every resource the provider knows gets a state machine and a first POLL; appliances of unknown resources are removed. */
   async #populate(): Promise<void> {
-    const routers = this.#options.enabledDrivers.includes('router') ? await this.#network.listRouters() : [];
-    for (const router of routers) await this.dispatcher.handleMessage(router.tenantId, event({ driver: router.driver, id: router.id, tenantId: router.tenantId }, POLL));
-    const names = routers.map((r) => applianceName(r.driver, r.id));
+    const resources = await this.#listResources();
+    for (const resource of resources) await this.dispatcher.handleMessage(resource.tenantId, event({ driver: resource.driver, id: resource.id, tenantId: resource.tenantId }, POLL));
+    const names = resources.map((r) => applianceName(r.driver, r.id));
     const orphans = (await this.#compute.listAllInstances()).filter((i) => !names.some((name) => isApplianceOf(i.name, name)));
     if (orphans.length > 0) {
       this.#logger.info({ appliances: orphans.map((o) => o.name) }, 'removing appliances of resources that no longer exist');
@@ -168,11 +186,9 @@ export class OrchestratorService {
   }
 
   async #findResource(id: string): Promise<ResourceRef | undefined> {
-    if (!this.#options.enabledDrivers.includes('router')) return undefined;
-    const detail = await this.#network.getRouter(id);
-    if (detail) return { driver: 'router', id, tenantId: detail.router.tenant_id };
-    // astara-ctl lower-cases ids (Neutron's are); a resource file may not have.
-    return (await this.#network.listRouters()).find((r) => r.id.toLowerCase() === id.toLowerCase());
+    const resources = await this.#listResources();
+    // astara-ctl lower-cases ids (Neutron's and Octavia's are); a resource file may not have.
+    return resources.find((r) => r.id === id) ?? resources.find((r) => r.id.toLowerCase() === id.toLowerCase());
   }
 
   /**

@@ -8,10 +8,11 @@ import { parseCidr } from '../contract/ip.js';
 import { ApplianceClient } from './client/appliance.js';
 import type { OrchestratorMetricsSink } from './core/control.js';
 import type { ManagedResource, ResourceHooks } from './core/dispatcher.js';
-import { applianceName } from './core/driver.js';
+import { applianceName, type ResourceDriver } from './core/driver.js';
 import { POLL, type ResourceRef } from './core/events.js';
 import { InstanceManager, type ApplianceApi, type InstanceManagerTimings } from './core/instance-manager.js';
 import { Automaton } from './core/state-machine.js';
+import { LoadBalancerDriver } from './drivers/loadbalancer.js';
 import { RouterDriver } from './drivers/router.js';
 import type { OrchestratorOptions } from './options-types.js';
 import { LocalCompute } from './providers/local/compute.js';
@@ -35,6 +36,8 @@ export const RESTART_OPTIONS = [
   'managementNetworkId',
   'numWorkerProcesses',
   'numWorkerThreads',
+  // The resources of a kind are listed at start only.
+  'enabledDrivers',
   'local',
   'applianceTls',
   // The agents listen on the port they were started with.
@@ -77,13 +80,21 @@ export class ResourceFileError extends StartupError {
   }
 }
 
+/** The resource kinds the orchestrator has a driver for. */
+export type DriverName = 'router' | 'loadbalancer';
+const isDriverName = (driver: string): driver is DriverName => driver === 'router' || driver === 'loadbalancer';
+
 /**
  * Each local appliance's agent keeps AF_UNIX control sockets (BIRD's is the
- * deepest, `bird/bird.ctl`) in its state directory under state_path, and
- * socket paths are limited to 107 bytes: refuse a state_path that cannot hold them.
+ * deepest, `bird/bird.ctl`; every appliance runs BIRD) in its state directory
+ * under state_path, named after the appliance (`ak-<driver>-<id>`, ids of at
+ * most 36 characters), and socket paths are limited to 107 bytes: refuse a
+ * state_path that cannot hold them for the longest name an enabled driver gives.
  */
-export function checkStatePath(statePath: string): void {
-  const deepest = join(statePath, 'appliances', applianceName('router', '00000000-0000-4000-8000-000000000000'), 'state', 'bird', 'bird.ctl');
+export function checkStatePath(statePath: string, enabledDrivers: readonly string[]): void {
+  const uuid = '00000000-0000-4000-8000-000000000000';
+  const longest = enabledDrivers.map((driver) => applianceName(driver, uuid)).reduce((a, b) => (b.length > a.length ? b : a), '');
+  const deepest = join(statePath, 'appliances', longest, 'state', 'bird', 'bird.ctl');
   const excess = Buffer.byteLength(deepest) - 107;
   if (excess > 0) throw new StartupError(`[DEFAULT] state_path ${statePath} is ${excess} bytes too long: the appliances' control sockets under it would exceed 107 bytes`);
 }
@@ -102,7 +113,7 @@ export interface LocalProviders {
  * the local provider set.
  */
 export async function startLocalProviders(options: OrchestratorOptions, logger: Logger, syncBridges = true): Promise<LocalProviders> {
-  checkStatePath(options.statePath);
+  checkStatePath(options.statePath, options.enabledDrivers);
   const bridges = new LocalBridges({ stateDir: options.statePath, logger });
   const sync = (view: ResourceView) =>
     bridges.sync(
@@ -125,7 +136,6 @@ export async function startLocalProviders(options: OrchestratorOptions, logger: 
     compute = new LocalCompute({
       stateDir: join(options.statePath, 'appliances'),
       agentCommand: options.local.agentCommand,
-      agentPort: options.router.mgtServicePort,
       logger,
       agentTls: options.local.agentTls,
     });
@@ -158,12 +168,11 @@ export interface ResourceDependencies {
   readonly rebootErrorThreshold?: number;
 }
 
-/** One resource's driver, instance manager and state machine; undefined when its driver is not enabled. */
-export function buildResource(ref: ResourceRef, deps: ResourceDependencies, hooks: ResourceHooks): ManagedResource | undefined {
+/** The driver of a resource kind, reading the options in effect each time (a reload may change them). */
+function makeDriver(ref: ResourceRef, driver: DriverName, deps: ResourceDependencies, log: Logger): ResourceDriver {
   const options = deps.options;
-  if (ref.driver !== 'router' || !options().enabledDrivers.includes('router')) return undefined;
-  const log = deps.logger.child({ resource: ref.id, tenant: ref.tenantId, driver: ref.driver });
-  const driver = new RouterDriver(ref, () => ({
+  if (driver === 'loadbalancer') return new LoadBalancerDriver(ref, () => ({ network: deps.network, servicePort: options().loadbalancer.mgtServicePort }));
+  return new RouterDriver(ref, () => ({
     network: deps.network,
     servicePort: options().router.mgtServicePort,
     asn: options().asn,
@@ -172,6 +181,15 @@ export function buildResource(ref: ResourceRef, deps: ResourceDependencies, hook
     orchestrator: { address: options().local.managementAddress, metadata_port: options().astaraMetadataPort, host: options().host },
     log,
   }));
+}
+
+/** One resource's driver, instance manager and state machine; undefined when its driver is not enabled. */
+export function buildResource(ref: ResourceRef, deps: ResourceDependencies, hooks: ResourceHooks): ManagedResource | undefined {
+  const options = deps.options;
+  const kind = ref.driver;
+  if (!isDriverName(kind) || !options().enabledDrivers.includes(kind)) return undefined;
+  const log = deps.logger.child({ resource: ref.id, tenant: ref.tenantId, driver: kind });
+  const driver = makeDriver(ref, kind, deps, log);
   const instance = new InstanceManager({
     driver,
     compute: deps.compute,
@@ -180,7 +198,7 @@ export function buildResource(ref: ResourceRef, deps: ResourceDependencies, hook
     timings: () => timings(options()),
     log,
     metrics: deps.metrics,
-    imageId: options().router.imageUuid,
+    imageId: options()[kind].imageUuid,
   });
   const machine = new Automaton({
     resource: ref,
@@ -198,7 +216,7 @@ export function buildResource(ref: ResourceRef, deps: ResourceDependencies, hook
       return options().retryDelayS * 1000;
     },
     get defaultImageId() {
-      return options().router.imageUuid;
+      return options()[kind].imageUuid;
     },
     onDelete: hooks.onDelete,
     onTransition: (t) => {

@@ -20,7 +20,7 @@ function optionsHelp(): string {
 
 export function buildProgram(): Command {
   return new Command('astara-orchestrator')
-    .description('The Astara orchestrator: boots one appliance per router, pushes its configuration and keeps it healthy.')
+    .description('The Astara orchestrator: boots one appliance per router or load balancer, pushes its configuration and keeps it healthy.')
     .option('--config-file <file>', 'INI configuration file (default /etc/astara/orchestrator.ini)')
     .addOption(new Option('--log-level <level>', 'override [DEFAULT] log_level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']))
     .addHelpText('after', optionsHelp())

@@ -15,7 +15,8 @@ import {
   type NeutronSubnet,
   type RouterDetail,
 } from '../model/neutron.js';
-import { applianceHostname, buildRouterConfig, loadProviderRules, MissingInterfaceError, type RouterConfigInput } from './router.js';
+import { MissingInterfaceError } from './common.js';
+import { applianceHostname, buildRouterConfig, loadProviderRules, type RouterConfigInput } from './router.js';
 
 const fixtures = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'documents');
 const readFixture = async (name: string) => JSON.parse(await readFile(join(fixtures, name), 'utf8')) as Configuration;

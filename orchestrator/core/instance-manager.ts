@@ -273,6 +273,7 @@ export class InstanceManager implements InstanceManagerApi {
       ports,
       mtus: await this.#driver.mtus(),
       imageId: this.imageId,
+      servicePort: this.#driver.servicePort,
     });
   }
 

@@ -4,6 +4,7 @@
 // Nova, notifications over AMQP). The core imports nothing else from a provider.
 import type { Event, ResourceRef } from '../core/events.js';
 import type { NetworkDetail, NeutronPort, RouterDetail } from '../model/neutron.js';
+import type { LoadBalancerDetail } from '../model/octavia.js';
 
 /** A resource as the provider lists it at start-up. */
 export interface ResourceSummary {
@@ -12,7 +13,7 @@ export interface ResourceSummary {
   readonly tenantId: string;
 }
 
-/** The cloud's resources, in Neutron's shapes (the original's api/neutron.py). */
+/** The cloud's resources, in Neutron's and Octavia's shapes (the original's api/neutron.py). */
 export interface NetworkProvider {
   /** The network every appliance's first interface is plugged into. */
   readonly managementNetworkId: string;
@@ -22,6 +23,12 @@ export interface NetworkProvider {
   getRouter(id: string): Promise<RouterDetail | undefined>;
   /** The first router of a tenant, for events that do not name one. */
   routerForTenant(tenantId: string): Promise<string | undefined>;
+  /** Every load balancer the cloud has. */
+  listLoadBalancers(): Promise<ResourceSummary[]>;
+  /** A load balancer with its VIP port, listeners, pools, members and health monitors; undefined when it does not exist (gone). */
+  getLoadBalancer(id: string): Promise<LoadBalancerDetail | undefined>;
+  /** The first load balancer of a tenant, for events that do not name one. */
+  loadBalancerForTenant(tenantId: string): Promise<string | undefined>;
   getNetwork(id: string): Promise<NetworkDetail | undefined>;
   /** Every port on a network (they become the DHCP allocations of internal networks). */
   listNetworkPorts(networkId: string): Promise<NeutronPort[]>;
@@ -76,6 +83,8 @@ export interface BootRequest {
   /** MTU per network id, where the network sets one. */
   readonly mtus: Readonly<Record<string, number>>;
   readonly imageId: string | undefined;
+  /** The TCP port the appliance's agent API is to listen on (`[<driver>] mgt_service_port`); an image may have it built in. */
+  readonly servicePort: number;
 }
 
 /** Boots, lists and stops appliances (the original's api/nova.py). */

@@ -51,6 +51,7 @@ function bootRequest(routerId: string, managementAddress: string, ports: readonl
     ports,
     mtus: { [net.ext]: 1450 },
     imageId: undefined,
+    servicePort: AGENT_PORT,
   };
 }
 
@@ -108,7 +109,7 @@ describe('local compute provider', { timeout: 120_000 }, () => {
   const stateRoot = mkdtempSync(join(tmpdir(), 'astorch-compute-'));
   const logger = pino({ level: 'silent' });
   const bridges = new LocalBridges({ stateDir: stateRoot, hostNetns: HOST, logger });
-  const options: LocalComputeOptions = { stateDir: join(stateRoot, 'appliances'), agentPort: AGENT_PORT, hostNetns: HOST, logger };
+  const options: LocalComputeOptions = { stateDir: join(stateRoot, 'appliances'), hostNetns: HOST, logger };
   const compute = new LocalCompute(options);
   const bootedNames = new Set<string>();
 

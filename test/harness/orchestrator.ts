@@ -2,9 +2,9 @@
 // in a throwaway "host" namespace of a Topology, with its own state directory,
 // INI file and resource file. Guests and the upstream gateway are namespaces
 // of the same Topology joined to the orchestrator's bridges by veth pairs.
-// Appliance namespaces (`ak-router-<id>`) are global names: every resource id
-// is unique to the run, and teardown removes every appliance namespace of the
-// ids the lab used, even after a failure.
+// Appliance namespaces (`ak-router-<id>`, `ak-loadbalancer-<id>`) are global
+// names: every resource id is unique to the run, and teardown removes every
+// appliance namespace of the ids the lab used, even after a failure.
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ export const API_PORT = 44250;
 export const bridgeName = (networkId: string): string => `brq${networkId.slice(0, 11)}`;
 export const tapName = (portId: string): string => `tap${portId.slice(0, 11)}`;
 export const applianceNamespace = (routerId: string): string => `ak-router-${routerId}`;
+export const loadBalancerNamespace = (loadBalancerId: string): string => `ak-loadbalancer-${loadBalancerId}`;
 
 /** A UUID whose first 11 characters differ from every other of this run (bridge and tap names use them). */
 export function uniqueId(): string {
@@ -39,8 +40,8 @@ export interface LabOptions {
 export class OrchestratorLab {
   #process: ResultPromise | undefined;
   #pid: number | undefined;
-  /** Every router id this lab ever wrote, for teardown. */
-  readonly #routerIds = new Set<string>();
+  /** The appliance namespace of every router and load balancer this lab ever wrote, for teardown. */
+  readonly #applianceNamespaces = new Set<string>();
   #resources: unknown;
 
   private constructor(
@@ -99,7 +100,9 @@ export class OrchestratorLab {
   /** Replace the resource file, the way editors that write a new file and rename it over the old one do. */
   async writeResources(resources: unknown, how: 'rename' | 'in-place' = 'rename'): Promise<void> {
     this.#resources = resources;
-    for (const router of (resources as { routers?: { id: string }[] }).routers ?? []) this.#routerIds.add(router.id);
+    const { routers = [], loadbalancers = [] } = resources as { routers?: { id: string }[]; loadbalancers?: { id: string }[] };
+    for (const router of routers) this.#applianceNamespaces.add(applianceNamespace(router.id));
+    for (const lb of loadbalancers) this.#applianceNamespaces.add(loadBalancerNamespace(lb.id));
     const text = `${JSON.stringify(resources, null, 1)}\n`;
     if (how === 'in-place') {
       await writeFile(this.resourcesFile, text);
@@ -202,7 +205,7 @@ export class OrchestratorLab {
     let last: ResourceState | undefined;
     try {
       await waitFor(
-        `${what} (router ${id})`,
+        `${what} (resource ${id})`,
         async () => {
           last = await this.resource(id);
           return last !== undefined && check(last);
@@ -235,10 +238,9 @@ export class OrchestratorLab {
     await run(['ip', '-n', orch, 'link', 'set', hostEnd, 'master', bridgeName(networkId), 'up']);
   }
 
-  /** Pids of every process in an appliance namespace. */
-  async appliancePids(routerId: string): Promise<number[]> {
-    const { stdout } = await run(['ip', 'netns', 'pids', applianceNamespace(routerId)], { allowFailure: true });
-    return stdout.split(/\s+/).filter(Boolean).map(Number);
+  /** Pids of every process in a router's appliance namespace. */
+  appliancePids(routerId: string): Promise<number[]> {
+    return namespacePids(applianceNamespace(routerId));
   }
 
   /** The agent's pid inside an appliance, as the orchestrator reports it. */
@@ -260,14 +262,13 @@ export class OrchestratorLab {
     return (JSON.parse(stdout) as { ifname: string }[]).map((l) => l.ifname).filter((n) => n.startsWith(prefix));
   }
 
-  /** Stop the orchestrator, every appliance of the lab's routers, and the topology. */
+  /** Stop the orchestrator, every appliance of the lab's routers and load balancers, and the topology. */
   async destroy(): Promise<void> {
     await this.stop().catch(() => undefined);
     const present = new Set(await this.namespaces().catch(() => [] as string[]));
-    for (const id of this.#routerIds) {
-      const ns = applianceNamespace(id);
+    for (const ns of this.#applianceNamespaces) {
       if (!present.has(ns)) continue;
-      const pids = await this.appliancePids(id);
+      const pids = await namespacePids(ns);
       for (const pid of pids) signal(pid, 'SIGTERM');
       await waitFor(`processes of ${ns} to exit`, () => pids.every((pid) => !alive(pid)), 5000).catch(() => {
         for (const pid of pids) signal(pid, 'SIGKILL');
@@ -279,8 +280,14 @@ export class OrchestratorLab {
   }
 }
 
+async function namespacePids(namespace: string): Promise<number[]> {
+  const { stdout } = await run(['ip', 'netns', 'pids', namespace], { allowFailure: true });
+  return stdout.split(/\s+/).filter(Boolean).map(Number);
+}
+
 export interface ResourceState {
   readonly id: string;
+  readonly driver: string;
   readonly tenant_id: string;
   readonly state: string;
   readonly instance_state: string;

@@ -129,3 +129,67 @@ export function resourceFile(external: ExternalNetwork, routers: readonly Router
     servers: routers.flatMap((r) => r.tenants.map((t) => ({ id: t.instanceId, name: t.guestName, tenant_id: r.tenantId }))),
   };
 }
+
+/** A pool member: a namespace of the lab answering its own name on `address:port`. */
+export interface MemberSpec {
+  readonly id: string;
+  /** Its namespace role, which is also what it answers. */
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+}
+
+/**
+ * One load balancer on its own network `198.51.100.0/24` (VIP `.10`): an HTTP
+ * listener on port 80 whose round-robin pool has an HTTP health monitor;
+ * members `.21`, `.22`...; clients from `.50`.
+ */
+export interface LoadBalancerSpec {
+  readonly tenantId: string;
+  readonly loadBalancerId: string;
+  readonly networkId: string;
+  readonly subnetId: string;
+  readonly cidr: string;
+  readonly vip: string;
+  readonly listenerId: string;
+  readonly poolId: string;
+  readonly monitorId: string;
+  readonly members: readonly MemberSpec[];
+}
+
+export function loadBalancerSpec(memberCount: number, tenantId = randomUUID().replace(/-/g, '')): LoadBalancerSpec {
+  return {
+    tenantId,
+    loadBalancerId: randomUUID(),
+    networkId: randomUUID(),
+    subnetId: randomUUID(),
+    cidr: '198.51.100.0/24',
+    vip: '198.51.100.10',
+    listenerId: randomUUID(),
+    poolId: randomUUID(),
+    monitorId: randomUUID(),
+    members: Array.from({ length: memberCount }, (_, i) => ({ id: randomUUID(), name: `m${i + 1}`, address: `198.51.100.${21 + i}`, port: 8080 })),
+  };
+}
+
+/**
+ * The resource file for a load balancer in Octavia's shapes, children naming
+ * their parents as `openstack loadbalancer ... create` takes them; `members`
+ * (default: all of the spec's) are the pool's. Without the load balancer
+ * (`withLoadBalancer` false) only its network remains.
+ */
+export function loadBalancerFile(spec: LoadBalancerSpec, members: readonly MemberSpec[] = spec.members, withLoadBalancer = true) {
+  const network = {
+    networks: [{ id: spec.networkId, name: 'lb-members', tenant_id: spec.tenantId }],
+    subnets: [{ id: spec.subnetId, network_id: spec.networkId, tenant_id: spec.tenantId, cidr: spec.cidr, ip_version: 4, gateway_ip: null, enable_dhcp: false }],
+  };
+  if (!withLoadBalancer) return network;
+  return {
+    ...network,
+    loadbalancers: [{ id: spec.loadBalancerId, name: 'web', project_id: spec.tenantId, vip_subnet_id: spec.subnetId, vip_address: spec.vip, admin_state_up: true }],
+    listeners: [{ id: spec.listenerId, loadbalancer_id: spec.loadBalancerId, protocol: 'HTTP', protocol_port: 80, default_pool_id: spec.poolId }],
+    pools: [{ id: spec.poolId, loadbalancer_id: spec.loadBalancerId, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN' }],
+    members: members.map((m) => ({ id: m.id, pool_id: spec.poolId, address: m.address, protocol_port: m.port, subnet_id: spec.subnetId })),
+    healthmonitors: [{ id: spec.monitorId, pool_id: spec.poolId, type: 'HTTP', delay: 1, timeout: 1, max_retries: 2, url_path: '/' }],
+  };
+}

@@ -44,7 +44,6 @@ export interface LocalComputeOptions {
   readonly agentCommand?: readonly string[];
   /** The first-boot command; default `astara-configure-management` beside the agent command's program. */
   readonly configureCommand?: readonly string[];
-  readonly agentPort: number;
   /** The orchestrator's network namespace, where the bridges are; default the current one. */
   readonly hostNetns?: string;
   readonly logger: Logger;
@@ -254,7 +253,6 @@ export class LocalCompute implements ComputeProvider {
   readonly #agentCommand: readonly string[];
   readonly #configureCommand: readonly string[];
   readonly #initScript: string;
-  readonly #agentPort: number;
   readonly #hostNetns: string | undefined;
   readonly #logger: Logger;
   readonly #agentTls: AgentTls | undefined;
@@ -265,7 +263,6 @@ export class LocalCompute implements ComputeProvider {
     if (this.#agentCommand.length === 0) throw new Error('agentCommand is empty');
     this.#configureCommand = options.configureCommand ?? configureCommandFor(this.#agentCommand);
     this.#initScript = join(packageRoot(), 'orchestrator', 'providers', 'local', 'appliance-init.sh');
-    this.#agentPort = options.agentPort;
     this.#hostNetns = options.hostNetns;
     this.#logger = options.logger;
     this.#agentTls = options.agentTls;
@@ -321,7 +318,7 @@ export class LocalCompute implements ComputeProvider {
       );
 
       step = 'start the agent';
-      const agent = await this.#startAgent(name, log);
+      const agent = await this.#startAgent(name, request.servicePort, log);
 
       step = 'record the instance';
       const [management, ...ports] = plugged;
@@ -508,13 +505,13 @@ export class LocalCompute implements ComputeProvider {
    * waited for: it must outlive this process. `ip netns exec`, `unshare` and
    * the init script each exec the next, so the pid spawned is the agent's.
    */
-  async #startAgent(name: string, log: Logger): Promise<InstanceRecord['agent']> {
+  async #startAgent(name: string, port: number, log: Logger): Promise<InstanceRecord['agent']> {
     const argv = agentArgv({
       namespace: name,
       initScript: this.#initScript,
       agentCommand: this.#agentCommand,
       stateDir: this.#agentStateDir(name),
-      port: this.#agentPort,
+      port,
       tls: this.#agentTls,
     });
     const output = await open(this.#logFile(name), 'a');

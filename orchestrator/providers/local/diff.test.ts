@@ -188,3 +188,100 @@ describe('routerInputs', () => {
     assert.doesNotMatch(inputs, /fa:16:3e:00:0c:10/);
   });
 });
+
+describe('diffViews with load balancers', () => {
+  /** lb-1 (tenant-1) on net-u with one listener, pool, monitor and member; lb-2 (tenant-2) on net-u with none. */
+  function withLoadBalancers(): any {
+    const document = baseDocument();
+    document.loadbalancers = [
+      { id: 'lb-1', tenant_id: TENANT_1, vip_subnet_id: 'u-v4', vip_address: '203.0.113.10' },
+      { id: 'lb-2', tenant_id: TENANT_2, vip_subnet_id: 'u-v4', vip_address: '203.0.113.11' },
+    ];
+    document.listeners = [{ id: 'listener-1', loadbalancer_id: 'lb-1', protocol: 'HTTP', protocol_port: 80, default_pool_id: 'pool-1' }];
+    document.pools = [{ id: 'pool-1', loadbalancer_id: 'lb-1', protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN' }];
+    document.members = [{ id: 'member-1', pool_id: 'pool-1', address: '203.0.113.21', protocol_port: 8080 }];
+    document.healthmonitors = [{ id: 'monitor-1', pool_id: 'pool-1', type: 'TCP', delay: 5, timeout: 3, max_retries: 3 }];
+    return document;
+  }
+
+  const lbEventsOf = (edit: (document: any) => void): string[] => {
+    const after = withLoadBalancers();
+    edit(after);
+    return lines(diffViews(viewOf(withLoadBalancers()), viewOf(after)));
+  };
+
+  test('from nothing, routers then load balancers are created, in file order', () => {
+    assert.deepEqual(lines(diffViews(undefined, viewOf(withLoadBalancers()))), [
+      'create router router-1 tenant-1',
+      'create router router-2 tenant-2',
+      'create loadbalancer lb-1 tenant-1',
+      'create loadbalancer lb-2 tenant-2',
+    ]);
+  });
+
+  test('an edit of any part of a load balancer updates that load balancer only', () => {
+    const update = ['update loadbalancer lb-1 tenant-1'];
+    assert.deepEqual(
+      lbEventsOf((d) => d.members.push({ id: 'member-2', pool_id: 'pool-1', address: '203.0.113.22', protocol_port: 8080 })),
+      update,
+    );
+    assert.deepEqual(
+      lbEventsOf((d) => (d.members[0].weight = 0)),
+      update,
+    );
+    assert.deepEqual(
+      lbEventsOf((d) => (d.members = [])),
+      update,
+    );
+    assert.deepEqual(
+      lbEventsOf((d) => (d.healthmonitors[0].delay = 10)),
+      update,
+    );
+    assert.deepEqual(
+      lbEventsOf((d) => (d.pools[0].lb_algorithm = 'LEAST_CONNECTIONS')),
+      update,
+    );
+    assert.deepEqual(
+      lbEventsOf((d) => (d.listeners[0].admin_state_up = false)),
+      update,
+    );
+    assert.deepEqual(
+      lbEventsOf((d) => (d.loadbalancers[0].name = 'renamed')),
+      update,
+    );
+  });
+
+  test('a change to the VIP network updates every load balancer on it, and nothing else', () => {
+    assert.deepEqual(
+      lbEventsOf((d) => (d.networks[3].mtu = 1400)),
+      ['update loadbalancer lb-1 tenant-1', 'update loadbalancer lb-2 tenant-2'],
+    );
+  });
+
+  test('a new load balancer is created and a removed one deleted, with its parts', () => {
+    assert.deepEqual(
+      lbEventsOf((d) => {
+        d.loadbalancers = [d.loadbalancers[1], { id: 'lb-3', tenant_id: TENANT_1, vip_network_id: 'net-u', vip_address: '203.0.113.12' }];
+        d.listeners = [];
+        d.pools = [];
+        d.members = [];
+        d.healthmonitors = [];
+      }),
+      ['create loadbalancer lb-3 tenant-1', 'delete loadbalancer lb-1 tenant-1'],
+    );
+  });
+
+  test('a load balancer moved to another project is deleted there and created here', () => {
+    assert.deepEqual(
+      lbEventsOf((d) => (d.loadbalancers[1].tenant_id = 'tenant-3')),
+      ['delete loadbalancer lb-2 tenant-2', 'create loadbalancer lb-2 tenant-3'],
+    );
+  });
+
+  test('a VIP on a router\'s network is one of its DHCP allocations: the router is updated too', () => {
+    assert.deepEqual(
+      lbEventsOf((d) => d.loadbalancers.push({ id: 'lb-3', tenant_id: TENANT_1, vip_subnet_id: 'a-v4', vip_address: '198.51.100.20' })),
+      ['update router router-1 tenant-1', 'create loadbalancer lb-3 tenant-1'],
+    );
+  });
+});

@@ -1,9 +1,10 @@
-// An edit of the resource file as the events Neutron's notifications would
-// have caused: a router's appliance needs an UPDATE exactly when something its
-// document is built from changed, whichever collection the edit touched.
+// An edit of the resource file as the events Neutron's and Octavia's
+// notifications would have caused: an appliance needs an UPDATE exactly when
+// something its document is built from changed, whichever collection the edit
+// touched (a member edited is an UPDATE of its load balancer).
 import { CREATE, DELETE, UPDATE, event, type Event, type ResourceRef } from '../../core/events.js';
-import { routerPorts, tenantOf, type NeutronRouter } from '../../model/neutron.js';
-import { networkDetailOf, networkPortsOf, routerDetailOf } from './network.js';
+import { routerPorts, tenantOf } from '../../model/neutron.js';
+import { loadBalancerDetailOf, networkDetailOf, networkPortsOf, routerDetailOf } from './network.js';
 import type { ResourceView } from './view.js';
 
 /** JSON with object keys sorted, so equal inputs give equal text whatever the key order. */
@@ -33,29 +34,68 @@ export function routerInputs(view: ResourceView, routerId: string): string | und
   });
 }
 
-const routerRef = (router: NeutronRouter): ResourceRef => ({ driver: 'router', id: router.id, tenantId: tenantOf(router) });
+/**
+ * Everything a load balancer's appliance document is built from, comparable:
+ * the load balancer, its VIP port, listeners, pools, members, health monitors
+ * and the members' subnets, the management network and the VIP network with
+ * their subnets. Undefined when the view has no such load balancer.
+ */
+export function loadBalancerInputs(view: ResourceView, loadBalancerId: string): string | undefined {
+  const detail = loadBalancerDetailOf(view, loadBalancerId);
+  if (!detail) return undefined;
+  return canonicalJson({
+    detail,
+    networks: [view.managementNetworkId, detail.vipPort.network_id].map((id) => networkDetailOf(view, id) ?? null),
+  });
+}
+
+/** One kind of resource as the diff sees it. */
+interface Kind {
+  readonly driver: string;
+  readonly ids: (view: ResourceView) => Iterable<string>;
+  readonly tenantOf: (view: ResourceView, id: string) => string;
+  readonly inputs: (view: ResourceView, id: string) => string | undefined;
+}
+
+const KINDS: readonly Kind[] = [
+  {
+    driver: 'router',
+    ids: (view) => view.routers.keys(),
+    tenantOf: (view, id) => tenantOf(view.routers.get(id)!),
+    inputs: routerInputs,
+  },
+  {
+    driver: 'loadbalancer',
+    ids: (view) => view.loadbalancers.keys(),
+    tenantOf: (view, id) => view.loadbalancers.get(id)!.tenant_id,
+    inputs: loadBalancerInputs,
+  },
+];
 
 /**
- * The events that take the routers of `before` to those of `after`: CREATE,
- * UPDATE and DELETE in the file order of `after`'s routers, then the DELETEs
- * of routers that are gone, in `before`'s order. A router whose tenant changed
- * is a DELETE under the old tenant then a CREATE under the new one, since
- * each tenant's routers are managed apart.
+ * The events that take the resources of `before` to those of `after`, routers
+ * then load balancers: for each kind, CREATE, UPDATE and DELETE in the file
+ * order of `after`'s resources, then the DELETEs of resources that are gone,
+ * in `before`'s order. A resource whose tenant changed is a DELETE under the
+ * old tenant then a CREATE under the new one, since each tenant's resources
+ * are managed apart.
  */
 export function diffViews(before: ResourceView | undefined, after: ResourceView): Event[] {
   const events: Event[] = [];
-  for (const router of after.routers.values()) {
-    const previous = before?.routers.get(router.id);
-    if (!previous || !before) {
-      events.push(event(routerRef(router), CREATE));
-    } else if (tenantOf(previous) !== tenantOf(router)) {
-      events.push(event(routerRef(previous), DELETE), event(routerRef(router), CREATE));
-    } else if (routerInputs(before, router.id) !== routerInputs(after, router.id)) {
-      events.push(event(routerRef(router), UPDATE));
+  for (const kind of KINDS) {
+    const ref = (view: ResourceView, id: string): ResourceRef => ({ driver: kind.driver, id, tenantId: kind.tenantOf(view, id) });
+    const earlier = new Set(before ? kind.ids(before) : []);
+    const now = new Set(kind.ids(after));
+    for (const id of now) {
+      if (!before || !earlier.has(id)) {
+        events.push(event(ref(after, id), CREATE));
+      } else if (kind.tenantOf(before, id) !== kind.tenantOf(after, id)) {
+        events.push(event(ref(before, id), DELETE), event(ref(after, id), CREATE));
+      } else if (kind.inputs(before, id) !== kind.inputs(after, id)) {
+        events.push(event(ref(after, id), UPDATE));
+      }
     }
-  }
-  for (const router of before?.routers.values() ?? []) {
-    if (!after.routers.has(router.id)) events.push(event(routerRef(router), DELETE));
+    for (const id of earlier) if (!now.has(id)) events.push(event(ref(before!, id), DELETE));
   }
   return events;
 }

@@ -200,6 +200,32 @@ describe('LocalNetworkProvider', () => {
     await network.deleteAppliancePorts(ROUTER);
   });
 
+  test('lists load balancers with their projects, gives one with its parts, and finds the first of a tenant', async () => {
+    const document = baseDocument();
+    document.loadbalancers = [
+      { id: 'lb-1', project_id: 'tenant-2', vip_subnet_id: 'b-v4', vip_address: '198.51.100.70' },
+      { id: 'lb-2', tenant_id: 'tenant-1', vip_port_id: 'a-guest' },
+    ];
+    document.listeners = [{ id: 'listener-1', loadbalancer_id: 'lb-2', protocol: 'TCP', protocol_port: 22 }];
+    const network = provider(document);
+    assert.deepEqual(await network.listLoadBalancers(), [
+      { driver: 'loadbalancer', id: 'lb-1', tenantId: 'tenant-2' },
+      { driver: 'loadbalancer', id: 'lb-2', tenantId: 'tenant-1' },
+    ]);
+    assert.equal(await network.loadBalancerForTenant('tenant-1'), 'lb-2');
+    assert.equal(await network.loadBalancerForTenant('tenant-9'), undefined);
+    const detail = (await network.getLoadBalancer('lb-2'))!;
+    assert.equal(detail.vipPort.id, 'a-guest', "the file's port is the VIP port");
+    assert.deepEqual(
+      detail.listeners.map((l) => l.id),
+      ['listener-1'],
+    );
+    assert.equal(await network.getLoadBalancer('lb-9'), undefined);
+    // The appliance plugs the VIP port itself.
+    const lb: ResourceRef = { driver: 'loadbalancer', id: 'lb-2', tenantId: 'tenant-1' };
+    assert.equal(await network.ensureAppliancePort(lb, detail.vipPort), detail.vipPort);
+  });
+
   test('a status report is only logged, at debug', async () => {
     const records: { level: number; status?: string }[] = [];
     const view = viewOf(baseDocument());

@@ -1,7 +1,8 @@
-// The local NetworkProvider: Neutron's reads answered from the current view of
-// the resource file. Ports Neutron would create (management ports, and gateway
-// ports the file leaves out) are synthesized deterministically from their
-// owner, so after a restart the orchestrator finds the very same appliances.
+// The local NetworkProvider: Neutron's and Octavia's reads answered from the
+// current view of the resource file. Ports the cloud would create (management
+// ports, and gateway and VIP ports the file leaves out) are synthesized
+// deterministically from their owner, so after a restart the orchestrator
+// finds the very same appliances.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parseAddress, parseCidr } from '../../../contract/ip.js';
@@ -17,10 +18,13 @@ import {
   type NeutronSubnet,
   type RouterDetail,
 } from '../../model/neutron.js';
+import type { LoadBalancerDetail, OctaviaHealthMonitor, OctaviaListener, OctaviaLoadBalancer, OctaviaMember, OctaviaPool } from '../../model/octavia.js';
 import type { NetworkProvider, ResourceSummary } from '../types.js';
 import type { ResourceView } from './view.js';
 
 export const MANAGEMENT_PORT_OWNER = 'network:astara';
+/** Octavia's owner of the VIP ports it makes. */
+export const VIP_PORT_OWNER = 'Octavia';
 
 const digest = (key: string): Buffer => createHash('sha256').update(key).digest();
 
@@ -68,13 +72,33 @@ function synthesizedGatewayPort(router: NeutronRouter): NeutronPort | undefined 
   };
 }
 
+const vipKey = (loadBalancerId: string): string => `vip:${loadBalancerId}`;
+
+/** The id of the VIP port synthesized for a load balancer whose file entry names none. */
+export const vipPortId = (loadBalancerId: string): string => deterministicPortId(vipKey(loadBalancerId));
+
+/** The VIP port Octavia would have made (`octavia-lb-<id>`), on the subnet and with the address of the load balancer. */
+function synthesizedVipPort(lb: OctaviaLoadBalancer): NeutronPort {
+  return {
+    id: vipPortId(lb.id),
+    network_id: lb.vip_network_id,
+    name: `octavia-lb-${lb.id}`,
+    tenant_id: lb.tenant_id,
+    mac_address: deterministicMac(vipKey(lb.id)),
+    fixed_ips: [{ subnet_id: lb.vip_subnet_id, ip_address: lb.vip_address }],
+    device_id: `lb-${lb.id}`,
+    device_owner: VIP_PORT_OWNER,
+    admin_state_up: true,
+  };
+}
+
 /**
  * A view's collections grouped the way the lookups below need them, in one
  * pass: a diff asks for every router's inputs, and scanning every port per
  * router would make that quadratic. Views are immutable, so each is indexed once.
  */
 interface ViewIndex {
-  /** File ports, then synthesized gateway ports, per network. */
+  /** File ports, then synthesized gateway and VIP ports, per network. */
   readonly portsByNetwork: ReadonlyMap<string, readonly NeutronPort[]>;
   readonly subnetsByNetwork: ReadonlyMap<string, readonly NeutronSubnet[]>;
   readonly interfacesByRouter: ReadonlyMap<string, readonly NeutronPort[]>;
@@ -82,6 +106,12 @@ interface ViewIndex {
   readonly gatewayPortByRouter: ReadonlyMap<string, NeutronPort>;
   /** Associated floating IPs (with a port) per router. */
   readonly floatingIpsByRouter: ReadonlyMap<string, readonly NeutronFloatingIp[]>;
+  /** The file's VIP port, or the synthesized one. */
+  readonly vipPortByLoadBalancer: ReadonlyMap<string, NeutronPort>;
+  readonly listenersByLoadBalancer: ReadonlyMap<string, readonly OctaviaListener[]>;
+  readonly poolsByLoadBalancer: ReadonlyMap<string, readonly OctaviaPool[]>;
+  readonly membersByPool: ReadonlyMap<string, readonly OctaviaMember[]>;
+  readonly monitorByPool: ReadonlyMap<string, OctaviaHealthMonitor>;
 }
 
 const indexes = new WeakMap<ResourceView, ViewIndex>();
@@ -115,7 +145,32 @@ function indexOf(view: ResourceView): ViewIndex {
   for (const floatingIp of view.floatingips.values()) {
     if (floatingIp.router_id !== null && floatingIp.port_id !== null) append(floatingIpsByRouter, floatingIp.router_id, floatingIp);
   }
-  const index = { portsByNetwork, subnetsByNetwork, interfacesByRouter, gatewayPortByRouter, floatingIpsByRouter };
+  const vipPortByLoadBalancer = new Map<string, NeutronPort>();
+  for (const lb of view.loadbalancers.values()) {
+    const filePort = view.ports.get(lb.vip_port_id);
+    const port = filePort ?? synthesizedVipPort(lb);
+    vipPortByLoadBalancer.set(lb.id, port);
+    if (!filePort) append(portsByNetwork, port.network_id, port);
+  }
+  const listenersByLoadBalancer = new Map<string, OctaviaListener[]>();
+  for (const listener of view.listeners.values()) append(listenersByLoadBalancer, listener.loadbalancer_id, listener);
+  const poolsByLoadBalancer = new Map<string, OctaviaPool[]>();
+  for (const pool of view.pools.values()) append(poolsByLoadBalancer, pool.loadbalancer_id, pool);
+  const membersByPool = new Map<string, OctaviaMember[]>();
+  for (const member of view.members.values()) append(membersByPool, member.pool_id, member);
+  const monitorByPool = new Map([...view.healthmonitors.values()].map((monitor) => [monitor.pool_id, monitor]));
+  const index = {
+    portsByNetwork,
+    subnetsByNetwork,
+    interfacesByRouter,
+    gatewayPortByRouter,
+    floatingIpsByRouter,
+    vipPortByLoadBalancer,
+    listenersByLoadBalancer,
+    poolsByLoadBalancer,
+    membersByPool,
+    monitorByPool,
+  };
   indexes.set(view, index);
   return index;
 }
@@ -133,13 +188,32 @@ export function routerDetailOf(view: ResourceView, routerId: string): RouterDeta
   };
 }
 
+/** A load balancer with its VIP port and everything below it; undefined when the file has no such load balancer. */
+export function loadBalancerDetailOf(view: ResourceView, loadBalancerId: string): LoadBalancerDetail | undefined {
+  const loadbalancer = view.loadbalancers.get(loadBalancerId);
+  if (!loadbalancer) return undefined;
+  const index = indexOf(view);
+  const pools = [...(index.poolsByLoadBalancer.get(loadBalancerId) ?? [])];
+  const members = pools.flatMap((pool) => index.membersByPool.get(pool.id) ?? []);
+  const subnetIds = [...new Set(members.map((member) => member.subnet_id))];
+  return {
+    loadbalancer,
+    vipPort: index.vipPortByLoadBalancer.get(loadBalancerId)!,
+    listeners: [...(index.listenersByLoadBalancer.get(loadBalancerId) ?? [])],
+    pools,
+    members,
+    healthmonitors: pools.flatMap((pool) => index.monitorByPool.get(pool.id) ?? []),
+    subnets: subnetIds.flatMap((id) => view.subnets.get(id) ?? []),
+  };
+}
+
 export function networkDetailOf(view: ResourceView, networkId: string): NetworkDetail | undefined {
   const network = view.networks.get(networkId);
   if (!network) return undefined;
   return { network, subnets: [...(indexOf(view).subnetsByNetwork.get(networkId) ?? [])] };
 }
 
-/** Every port on a network: the file's, then the synthesized gateway ports, as Neutron would list them. */
+/** Every port on a network: the file's, then the synthesized gateway and VIP ports, as Neutron would list them. */
 export function networkPortsOf(view: ResourceView, networkId: string): NeutronPort[] {
   return [...(indexOf(view).portsByNetwork.get(networkId) ?? [])];
 }
@@ -185,6 +259,18 @@ export class LocalNetworkProvider implements NetworkProvider {
     return Promise.resolve([...this.view().routers.values()].find((router) => tenantOf(router) === tenantId)?.id);
   }
 
+  listLoadBalancers(): Promise<ResourceSummary[]> {
+    return Promise.resolve([...this.view().loadbalancers.values()].map((lb) => ({ driver: 'loadbalancer', id: lb.id, tenantId: lb.tenant_id })));
+  }
+
+  getLoadBalancer(id: string): Promise<LoadBalancerDetail | undefined> {
+    return Promise.resolve(loadBalancerDetailOf(this.view(), id));
+  }
+
+  loadBalancerForTenant(tenantId: string): Promise<string | undefined> {
+    return Promise.resolve([...this.view().loadbalancers.values()].find((lb) => lb.tenant_id === tenantId)?.id);
+  }
+
   getNetwork(id: string): Promise<NetworkDetail | undefined> {
     return Promise.resolve(networkDetailOf(this.view(), id));
   }
@@ -197,7 +283,7 @@ export class LocalNetworkProvider implements NetworkProvider {
     return Promise.resolve(managementPortOf(this.view(), resource, index));
   }
 
-  /** Local appliances plug the router's own ports. */
+  /** Local appliances plug their resource's own ports (a router's interfaces, a load balancer's VIP port). */
   ensureAppliancePort(_resource: ResourceRef, logical: NeutronPort): Promise<NeutronPort> {
     return Promise.resolve(logical);
   }

@@ -679,6 +679,15 @@ describe('the example file', () => {
     assert.deepEqual(warnings, []);
     assert.deepEqual([...view.routers.keys()], ['router-1']);
     assert.equal(view.floatingips.get('fip-1')!.fixed_ip_address, '198.51.100.74');
-    assert.equal(view.servers.size, 2);
+    assert.equal(view.servers.size, 3);
+    assert.deepEqual([...view.loadbalancers.keys()], ['lb-1']);
+    assert.deepEqual(
+      [...view.members.values()].map((m) => [m.pool_id, m.address, m.weight, m.subnet_id]),
+      [
+        ['lb-1-web', '198.51.100.74', 3, 'net-b-v4'],
+        ['lb-1-web', '198.51.100.75', 1, 'net-b-v4'],
+      ],
+    );
+    assert.equal(view.healthmonitors.get('lb-1-web-check')!.pool_id, 'lb-1-web');
   });
 });

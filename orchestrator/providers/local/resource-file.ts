@@ -1,5 +1,5 @@
 // The local provider's resource file: Neutron's collections as `GET /v2.0/...`
-// returns them, in YAML or JSON. Reading it yields either one immutable view
+// returns them (and Octavia's, read by loadbalancers.ts), in YAML or JSON. Reading it yields either one immutable view
 // or every problem of the file at once, each named by its JSON pointer, so an
 // operator fixes a broken edit in one pass.
 //
@@ -10,7 +10,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
-import { configurationSchema } from '../../../contract/configuration.schema.js';
 import { contains, overlaps, parseAddress, parseCidr, type ParsedAddress, type ParsedCidr } from '../../../contract/ip.js';
 import type { Problem } from '../../../contract/validate.js';
 import {
@@ -26,6 +25,8 @@ import {
   type NeutronSubnet,
   type NovaServer,
 } from '../../model/neutron.js';
+import { buildOctavia, checkOctavia, OCTAVIA_COLLECTIONS, readOctavia, type OctaviaCollections } from './loadbalancers.js';
+import { byId, Checks, Fields, finish, ID, need, pointer, readCollection, type Draft, type Read } from './resource-checks.js';
 import type { ResourceView } from './view.js';
 
 export type { Problem };
@@ -118,178 +119,11 @@ function parseYaml(source: string): Parsed {
 }
 
 // ---------------------------------------------------------------------------
-// Value rules
+// Drafts (see resource-checks.ts)
 
-const documentNetwork = configurationSchema.properties.networks.items.properties;
-const allocation = documentNetwork.allocations.items.properties;
-const ID = new RegExp(configurationSchema.properties.tenant_id.pattern);
-const ID_OR_EMPTY = new RegExp(allocation.device_id.pattern);
-const SAFE_TEXT = new RegExp(documentNetwork.name.pattern);
-const SAFE_TEXT_LENGTH = documentNetwork.name.maxLength;
-const MAC = new RegExp(allocation.mac_address.pattern);
-const MIN_MTU = 68;
-const MAX_MTU = 65535;
 const MIN_IPV6_MTU = 1280;
 const DEVICE_ID_CHARACTERS = 11;
-const IPV6_MODES = ['slaac', 'dhcpv6-stateful', 'dhcpv6-stateless'];
 
-type Json = Readonly<Record<string, unknown>>;
-type Read<T> = (value: unknown, path: string) => T | undefined;
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
-  if (typeof value === 'number' || typeof value === 'boolean') return `the ${typeof value} ${value}`;
-  return typeof value;
-}
-
-/** A JSON pointer one level below `base`. */
-const pointer = (base: string, key: string | number): string => `${base}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
-
-/** Collects problems and warnings; every reader returns undefined for a value it rejected. */
-class Checks {
-  readonly problems: Problem[] = [];
-  readonly warnings: Problem[] = [];
-
-  readonly fail = (path: string, message: string): undefined => {
-    this.problems.push({ path, message });
-    return undefined;
-  };
-
-  readonly warn = (path: string, message: string): void => {
-    this.warnings.push({ path, message });
-  };
-
-  readonly object: Read<Json> = (value, path) =>
-    typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : this.fail(path, `must be an object, not ${describe(value)}`);
-
-  readonly string: Read<string> = (value, path) => {
-    if (typeof value === 'string') return value;
-    // YAML reads an unquoted 0123 or 1e3 as a number: name the fix.
-    return this.fail(path, `must be a string, not ${describe(value)}${typeof value === 'number' ? ' (quote it)' : ''}`);
-  };
-
-  readonly id: Read<string> = (value, path) => {
-    const text = this.string(value, path);
-    if (text === undefined) return undefined;
-    return ID.test(text) ? text : this.fail(path, `${describe(text)} is not an id: 1-255 letters, digits and _ . : -`);
-  };
-
-  readonly idOrEmpty: Read<string> = (value, path) => {
-    const text = this.string(value, path);
-    if (text === undefined) return undefined;
-    return ID_OR_EMPTY.test(text) ? text : this.fail(path, `${describe(text)} is not an id: up to 255 letters, digits and _ . : -`);
-  };
-
-  readonly text: Read<string> = (value, path) => {
-    const text = this.string(value, path);
-    if (text === undefined) return undefined;
-    if (text.length > SAFE_TEXT_LENGTH) return this.fail(path, `is longer than ${SAFE_TEXT_LENGTH} characters`);
-    return SAFE_TEXT.test(text) ? text : this.fail(path, 'must not contain control characters or any of " \' \\ ` { } ; $ #');
-  };
-
-  readonly boolean: Read<boolean> = (value, path) => (typeof value === 'boolean' ? value : this.fail(path, `must be true or false, not ${describe(value)}`));
-
-  readonly mac: Read<string> = (value, path) => {
-    const text = this.string(value, path);
-    if (text === undefined) return undefined;
-    return MAC.test(text) ? text.toLowerCase() : this.fail(path, `${describe(text)} is not a MAC address (xx:xx:xx:xx:xx:xx)`);
-  };
-
-  /** An address, kept in canonical text. */
-  readonly address: Read<string> = (value, path) => {
-    const text = this.string(value, path);
-    if (text === undefined) return undefined;
-    return parseAddress(text)?.text ?? this.fail(path, `${describe(text)} is not an IPv4 or IPv6 address`);
-  };
-
-  /** A network in CIDR notation without host bits, kept in canonical text. */
-  readonly network: Read<string> = (value, path) => {
-    const text = this.string(value, path);
-    if (text === undefined) return undefined;
-    const cidr = parseCidr(text);
-    if (!cidr) return this.fail(path, `${describe(text)} is not a network in CIDR notation`);
-    return cidr.cidr === cidr.network ? cidr.network : this.fail(path, `${text} has host bits set (the network is ${cidr.network})`);
-  };
-
-  readonly ipVersion: Read<4 | 6> = (value, path) => (value === 4 || value === 6 ? value : this.fail(path, `must be 4 or 6, not ${describe(value)}`));
-
-  readonly mtu: Read<number> = (value, path) =>
-    Number.isInteger(value) && (value as number) >= MIN_MTU && (value as number) <= MAX_MTU
-      ? (value as number)
-      : this.fail(path, `must be an integer from ${MIN_MTU} to ${MAX_MTU}, not ${describe(value)}`);
-
-  readonly ipv6Mode: Read<string> = (value, path) =>
-    typeof value === 'string' && IPV6_MODES.includes(value) ? value : this.fail(path, `must be one of ${IPV6_MODES.join(', ')} or null, not ${describe(value)}`);
-
-  /** The items `read` accepted; each keeps its own index in its path. */
-  list<T>(read: Read<T>): Read<T[]> {
-    return (value, path) => {
-      if (!Array.isArray(value)) return this.fail(path, `must be an array, not ${describe(value)}`);
-      return value.flatMap((item, index) => {
-        const result = read(item, pointer(path, index));
-        return result === undefined ? [] : [result];
-      });
-    };
-  }
-}
-
-/** The fields of one object: unknown keys become warnings; each read names its field's path. */
-class Fields {
-  constructor(
-    private readonly checks: Checks,
-    readonly path: string,
-    private readonly source: Json,
-    known: readonly string[],
-  ) {
-    for (const key of Object.keys(source)) {
-      if (!known.includes(key)) checks.warn(pointer(path, key), `unknown key "${key}" (ignored)`);
-    }
-  }
-
-  at(key: string): string {
-    return pointer(this.path, key);
-  }
-
-  has(key: string): boolean {
-    return this.value(key) !== undefined;
-  }
-
-  private value(key: string): unknown {
-    return Object.hasOwn(this.source, key) ? this.source[key] : undefined;
-  }
-
-  required<T>(key: string, read: Read<T>): T | undefined {
-    const value = this.value(key);
-    return value === undefined ? this.checks.fail(this.at(key), 'is required') : read(value, this.at(key));
-  }
-
-  optional<T>(key: string, read: Read<T>): T | undefined {
-    const value = this.value(key);
-    return value === undefined ? undefined : read(value, this.at(key));
-  }
-
-  /** Neutron's default when the key is absent. */
-  defaulted<T>(key: string, read: Read<T>, fallback: T): T | undefined {
-    const value = this.value(key);
-    return value === undefined ? fallback : read(value, this.at(key));
-  }
-
-  /** Absent or null read as null. */
-  nullable<T>(key: string, read: Read<T>): T | null | undefined {
-    const value = this.value(key);
-    return value === undefined || value === null ? null : read(value, this.at(key));
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Drafts: what the shape pass read, field by field. A field that was invalid
-// is undefined (and a problem was recorded), so the cross-resource checks can
-// still run on the fields that were valid.
-
-type Draft<T> = { -readonly [K in keyof T]?: T[K] } & { readonly path: string };
 type FixedIpDraft = Draft<FixedIp>;
 type NetworkDraft = Draft<NeutronNetwork>;
 type SubnetDraft = Draft<NeutronSubnet>;
@@ -456,29 +290,6 @@ const SERVER_KEYS = ['id', 'name', ...TENANT_KEYS];
 
 const COLLECTIONS = ['networks', 'subnets', 'ports', 'routers', 'floatingips', 'servers'] as const;
 
-function readCollection<T>(c: Checks, top: Json, key: (typeof COLLECTIONS)[number], known: readonly string[], read: (c: Checks, f: Fields) => T): T[] {
-  const value = top[key];
-  // An empty YAML key (`ports:`) is null: the same as no ports.
-  if (value === undefined || value === null) return [];
-  const items = c.list((item, path) => {
-    const object = c.object(item, path);
-    return object ? read(c, new Fields(c, path, object, known)) : undefined;
-  })(value, `/${key}`);
-  return items ?? [];
-}
-
-/** Entries by id, first wins; a repeated id is a problem at the later entry. */
-function byId<T extends { readonly path: string; readonly id?: string }>(c: Checks, entries: readonly T[]): Map<string, T> {
-  const map = new Map<string, T>();
-  for (const entry of entries) {
-    if (entry.id === undefined) continue;
-    const first = map.get(entry.id);
-    if (first) c.fail(pointer(entry.path, 'id'), `${entry.id} is already the id of ${first.path}`);
-    else map.set(entry.id, entry);
-  }
-  return map;
-}
-
 // ---------------------------------------------------------------------------
 // Cross-resource rules
 
@@ -521,7 +332,7 @@ function validateResources(document: unknown, options: ParseOptions): ParseResul
   const top = document === null || document === undefined ? {} : c.object(document, '');
   if (!top) return { ok: false, problems: c.problems };
   for (const key of Object.keys(top)) {
-    if (!(COLLECTIONS as readonly string[]).includes(key)) c.warn(pointer('', key), `unknown key "${key}" (ignored)`);
+    if (!([...COLLECTIONS, ...OCTAVIA_COLLECTIONS] as readonly string[]).includes(key)) c.warn(pointer('', key), `unknown key "${key}" (ignored)`);
   }
   const networkList = readCollection(c, top, 'networks', NETWORK_KEYS, readNetwork);
   const subnetList = readCollection(c, top, 'subnets', SUBNET_KEYS, readSubnet);
@@ -529,6 +340,7 @@ function validateResources(document: unknown, options: ParseOptions): ParseResul
   const routerList = readCollection(c, top, 'routers', ROUTER_KEYS, readRouter);
   const floatingIpList = readCollection(c, top, 'floatingips', FLOATING_IP_KEYS, readFloatingIp);
   const serverList = readCollection(c, top, 'servers', SERVER_KEYS, readServer);
+  const octaviaDrafts = readOctavia(c, top);
 
   const resources: Resources = {
     c,
@@ -547,13 +359,16 @@ function validateResources(document: unknown, options: ParseOptions): ParseResul
   indexRanges(resources);
   checkSubnets(resources, subnetList, managementPrefix);
   checkDeviceNames(c, [...resources.networks.values()], 'brq');
-  checkDeviceNames(c, portList.filter((port) => port.device_owner === ROUTER_GATEWAY_OWNER || port.device_owner === ROUTER_INTERFACE_OWNER), 'tap');
+  const taps = checkDeviceNames(c, portList.filter((port) => port.device_owner === ROUTER_GATEWAY_OWNER || port.device_owner === ROUTER_INTERFACE_OWNER), 'tap');
   checkPorts(resources, portList);
   const interfaces = checkRouters(resources, portList, routerList);
   checkFloatingIps(resources, floatingIpList, interfaces);
+  const octavia = checkOctavia(c, { ...resources, claimAddress: (networkId, address, path) => claimAddress(resources, networkId, address, path) }, octaviaDrafts);
+  // A load balancer's appliance plugs its VIP port: its host end is named like a router port's.
+  checkDeviceNames(c, octavia.vipPorts, 'tap', taps);
 
   if (c.problems.length > 0 || !managementSubnet) return { ok: false, problems: c.problems };
-  return { ok: true, view: buildView(resources, managementSubnet), warnings: c.warnings };
+  return { ok: true, view: { ...buildView(resources, managementSubnet), ...buildOctavia(octavia) }, warnings: c.warnings };
 }
 
 function checkOptions(c: Checks, options: ParseOptions): ParsedCidr | undefined {
@@ -638,8 +453,12 @@ function checkSubnets(r: Resources, subnetList: readonly SubnetDraft[], manageme
  * port's host end `tap` + the first 11 of the port id. Those must differ, and
  * Linux refuses ':' in a device name.
  */
-function checkDeviceNames(c: Checks, entries: readonly { readonly path: string; readonly id?: string }[], prefix: 'brq' | 'tap'): void {
-  const seen = new Map<string, string>();
+function checkDeviceNames(
+  c: Checks,
+  entries: readonly { readonly path: string; readonly id?: string }[],
+  prefix: 'brq' | 'tap',
+  seen = new Map<string, string>(),
+): Map<string, string> {
   for (const { path, id } of entries) {
     if (id === undefined) continue;
     const device = `${prefix}${id.slice(0, DEVICE_ID_CHARACTERS)}`;
@@ -651,6 +470,7 @@ function checkDeviceNames(c: Checks, entries: readonly { readonly path: string; 
     else if (holder !== undefined) c.fail(at, `${what} starts with the same ${DEVICE_ID_CHARACTERS} characters as ${holder}: both would be the host device ${device}`);
     else seen.set(device, path === '' ? 'management_network_id' : pointer(path, 'id'));
   }
+  return seen;
 }
 
 /** A fixed IP on `networkId`: its subnet exists on that network, holds the address, and no one else holds it. */
@@ -888,21 +708,9 @@ function checkFloatingIpRouter(r: Resources, floatingIp: FloatingIpDraft, port: 
 // ---------------------------------------------------------------------------
 // The view, built only from drafts that passed every check.
 
-/** A field every valid draft has: its absence after validation is a bug here, not in the file. */
-function need<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`resource file validation let an entry without ${what} through`);
-  return value;
-}
-
-/** Drops the path and the optional fields the file did not give. */
-function finish<T extends object>(draft: T & { readonly path: string }): Omit<T, 'path'> {
-  const { path: _path, ...rest } = draft;
-  return Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as Omit<T, 'path'>;
-}
-
 const fixedIp = (ip: FixedIpDraft): FixedIp => ({ subnet_id: need(ip.subnet_id, 'subnet_id'), ip_address: need(ip.ip_address, 'ip_address') });
 
-function buildView(r: Resources, managementSubnet: SubnetDraft): ResourceView {
+function buildView(r: Resources, managementSubnet: SubnetDraft): Omit<ResourceView, keyof OctaviaCollections> {
   const build = <D extends { readonly path: string }, T>(drafts: ReadonlyMap<string, D>, make: (draft: D) => T): ReadonlyMap<string, T> =>
     new Map([...drafts].map(([id, draft]) => [id, make(draft)]));
   return {

@@ -1,6 +1,7 @@
 // One valid reading of the local resource file: every collection keyed by id,
 // in file order. Immutable: an edit produces a new view.
 import type { NeutronFloatingIp, NeutronNetwork, NeutronPort, NeutronRouter, NeutronSubnet, NovaServer } from '../../model/neutron.js';
+import type { OctaviaHealthMonitor, OctaviaListener, OctaviaLoadBalancer, OctaviaMember, OctaviaPool } from '../../model/octavia.js';
 
 export interface ResourceView {
   readonly networks: ReadonlyMap<string, NeutronNetwork>;
@@ -8,6 +9,12 @@ export interface ResourceView {
   readonly ports: ReadonlyMap<string, NeutronPort>;
   readonly routers: ReadonlyMap<string, NeutronRouter>;
   readonly floatingips: ReadonlyMap<string, NeutronFloatingIp>;
+  /** Load balancers and their parts (Octavia's shapes), each naming its parent by id. */
+  readonly loadbalancers: ReadonlyMap<string, OctaviaLoadBalancer>;
+  readonly listeners: ReadonlyMap<string, OctaviaListener>;
+  readonly pools: ReadonlyMap<string, OctaviaPool>;
+  readonly members: ReadonlyMap<string, OctaviaMember>;
+  readonly healthmonitors: ReadonlyMap<string, OctaviaHealthMonitor>;
   /** Optional guest instances (Nova's shape), for the metadata service. */
   readonly servers: ReadonlyMap<string, NovaServer>;
   /** The management network (declared in the file, or implied from the options). */
