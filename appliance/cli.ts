@@ -9,13 +9,14 @@ import { DEFAULT_API_PORT, DEFAULT_STATE_DIR, parseAddress, unwrapDocument, vali
 import { createApp } from './api/app.js';
 import { GatewayProbe } from './api/status.js';
 import { AgentMetrics } from './api/metrics.js';
+import { imageServices, isService, SERVICES, SERVICES_FILE, servicesProblems, type ApplianceService, type EnabledServices } from './api/services.js';
 import { StatsCollector } from './api/stats.js';
 import { ApplyEngine, messageOf } from './engine/engine.js';
 import { readJsonIfExists, sweepLeftovers } from './engine/store.js';
 import { CommandRunner } from './host/exec.js';
 import { InterfaceNames, type LiveInterface } from './host/interfaces.js';
 import { endLeftoverDaemons } from './host/supervisor.js';
-import { createSubsystems } from './drivers/index.js';
+import { createAppliance } from './drivers/index.js';
 import { DaemonRegistry } from './host/daemons.js';
 import { managementRecordPath, type ManagementRecord } from './management/configure.js';
 
@@ -37,6 +38,8 @@ export interface ServeOptions {
   readonly tlsCert?: string;
   readonly tlsKey?: string;
   readonly tlsClientCa?: string;
+  /** Overrides the image's services file. */
+  readonly services?: ApplianceService[];
 }
 
 /** Mutual TLS material, read once at start. */
@@ -51,6 +54,13 @@ function parsePort(value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port < 1 || port > 65535) throw new InvalidArgumentError('must be a port number (1-65535)');
   return port;
+}
+
+function parseServiceList(value: string): ApplianceService[] {
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !isService(name));
+  if (unknown.length > 0) throw new InvalidArgumentError(`${unknown.join(', ')}: the services are ${SERVICES.join(', ')}`);
+  return names as ApplianceService[];
 }
 
 function collectAddress(value: string, previous: string[]): string[] {
@@ -74,6 +84,11 @@ export function buildProgram(): Command {
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM); needs --tls-key and --tls-client-ca')
     .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
     .option('--tls-client-ca <file>', 'CA (PEM) that must have signed every client certificate: clients without one are refused')
+    .option(
+      '--services <list>',
+      `services this appliance runs, comma-separated (${SERVICES.join(', ')}); a document needing another is refused. Default: those of ${SERVICES_FILE}, or all when it does not exist`,
+      parseServiceList,
+    )
     .action(async (options: ServeOptions) => {
       await serve(options);
     });
@@ -131,20 +146,31 @@ export async function serve(options: ServeOptions): Promise<void> {
   // The first listing fixes the generic names for the life of the process.
   const live = await interfaces.list();
   const daemons = new DaemonRegistry();
-  const engine = new ApplyEngine(options.stateDir, createSubsystems({ stateDir: options.stateDir, interfaces, daemons, logger, apiPort: options.port }), runner, logger, {
+  const services = await enabledServices(options, logger);
+  const appliance = createAppliance({
+    stateDir: options.stateDir,
+    interfaces,
+    daemons,
+    logger,
+    apiPort: options.port,
+    // Called once applies run, so after the engine exists.
+    exclusive: (task) => engine.exclusive(task),
+  });
+  const engine = new ApplyEngine(options.stateDir, appliance.subsystems, runner, logger, {
     realName: (generic) => {
       const real = interfaces.realName(generic);
       if (!real) throw new Error(`no interface ${generic}`);
       return real;
     },
   });
+  const loadBalancer = { status: () => appliance.loadBalancer.status(), traffic: () => appliance.loadBalancer.traffic(runner) };
   await endLeftoverDaemons(options.stateDir, logger);
   const swept = await sweepLeftovers(options.stateDir);
   if (swept.length > 0) logger.info({ files: swept }, 'removed what a killed agent left being written');
   const stats = new StatsCollector(runner, interfaces);
-  const metrics = new AgentMetrics(stats, daemons, () => engine.current?.generation ?? 0);
+  const metrics = new AgentMetrics(stats, daemons, () => engine.current?.generation ?? 0, loadBalancer);
   engine.onReport((report) => metrics.applied(report));
-  await reapplyPersisted(engine, live, logger);
+  await reapplyPersisted(engine, live, services, logger);
 
   const app = createApp({
     engine,
@@ -156,11 +182,13 @@ export async function serve(options: ServeOptions): Promise<void> {
     metrics,
     logger,
     listenAddresses: listen,
+    services,
+    loadBalancer,
     version: agentVersion(),
     startedAt: Date.now(),
   });
   const servers = await Promise.all(listen.map((address) => listenOn(app, address, options.port, tls)));
-  logger.info({ listen, port: options.port, stateDir: options.stateDir, tls: tls !== undefined }, 'agent ready');
+  logger.info({ listen, port: options.port, stateDir: options.stateDir, tls: tls !== undefined, services: [...services.services], services_from: services.source }, 'agent ready');
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping');
@@ -174,6 +202,14 @@ export async function serve(options: ServeOptions): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
+/** `--services`, else the image's services file, else every service. */
+async function enabledServices(options: ServeOptions, logger: Logger): Promise<EnabledServices> {
+  if (options.services) return { services: new Set(options.services), source: '--services' };
+  const image = await imageServices();
+  if (image.unknown.length > 0) logger.warn({ file: image.source, unknown: image.unknown }, 'the services file names services this agent does not know; ignored');
+  return image;
+}
+
 /**
  * The persisted document is the desired state at start-up: re-applied before
  * the API answers; if that fails the engine keeps it and retries with backoff
@@ -181,13 +217,14 @@ export async function serve(options: ServeOptions): Promise<void> {
  * host (a NIC went away) cannot be applied at all: the status says so, and a
  * new push replaces it.
  */
-async function reapplyPersisted(engine: ApplyEngine, live: readonly LiveInterface[], logger: Logger): Promise<void> {
+async function reapplyPersisted(engine: ApplyEngine, live: readonly LiveInterface[], services: EnabledServices, logger: Logger): Promise<void> {
   const persisted = await engine.loadPersisted();
   if (!persisted) return;
   const result = validateDocument(persisted.document, { interfaces: new Map(live.map((i) => [i.generic, i.link.address ?? ''])) });
-  if (!result.ok) {
-    logger.error({ generation: persisted.generation, errors: result.errors }, 'the persisted configuration no longer validates on this host; waiting for a new one');
-    engine.markDegraded(`the persisted configuration (generation ${persisted.generation}) no longer validates on this host: ${result.errors.map((e) => `${e.path || '/'}: ${e.message}`).join('; ')}`);
+  const errors = result.ok ? servicesProblems(result.model, services) : result.errors;
+  if (!result.ok || errors.length > 0) {
+    logger.error({ generation: persisted.generation, errors }, 'the persisted configuration no longer validates on this host; waiting for a new one');
+    engine.markDegraded(`the persisted configuration (generation ${persisted.generation}) no longer validates on this host: ${errors.map((e) => `${e.path || '/'}: ${e.message}`).join('; ')}`);
     return;
   }
   await engine.restore(persisted.document, result.model, persisted.generation, persisted.applied_at);

@@ -759,9 +759,158 @@ describe('the normalised VPN and load-balancer model', () => {
     delete pool.protocol;
     delete pool.lb_algorithm;
     delete pool.members[0].weight;
-    pool.session_persistence = { type: 'APP_COOKIE', cookie_name: 'session' };
+    pool.session_persistence = { type: 'SOURCE_IP', cookie_name: '' };
     const model = expectValid(validateDocument(doc)).loadBalancer!.listeners[1]!.pool!;
     assert.deepEqual([model.protocol, model.algorithm, model.members[0]!.weight], ['TCP', 'ROUND_ROBIN', 1]);
-    assert.deepEqual(model.sessionPersistence, { type: 'APP_COOKIE', cookieName: 'session' });
+    assert.deepEqual(model.sessionPersistence, { type: 'SOURCE_IP', cookieName: undefined });
+  });
+});
+
+describe('load balancer: what nginx cannot do is refused, naming the field', () => {
+  const LB = '/services/loadbalancer';
+  const HTTP_POOL = `${LB}/listeners/0/default_pool`;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const refused = (edit: (doc: any, lb: any) => void): Problem[] => {
+    const doc = loadDocument('loadbalancer-notes-8.2.json');
+    edit(doc, doc.services.loadbalancer);
+    return expectErrors(validateDocument(doc));
+  };
+
+  test('two listeners on one port', () => {
+    assert.deepEqual(refused((_doc, lb) => (lb.listeners[1].protocol_port = 80)), [
+      { path: `${LB}/listeners/1/protocol_port`, message: 'port 80 is already used by listener 0' },
+    ]);
+  });
+
+  test('a member no network of the document reaches, and one on the management network', () => {
+    assert.deepEqual(refused((_doc, lb) => (lb.listeners[0].default_pool.members[0].address = '203.0.113.7')), [
+      { path: `${HTTP_POOL}/members/0/address`, message: "203.0.113.7 is inside no subnet of the appliance's networks and no route of the document leads to it" },
+    ]);
+    assert.deepEqual(refused((_doc, lb) => (lb.listeners[0].default_pool.members[0].address = 'fdca:3ba5:a17a:acda::1')), [
+      { path: `${HTTP_POOL}/members/0/address`, message: 'fdca:3ba5:a17a:acda::1 is on the management network (/networks/1): members are reached through the tenant-facing networks only' },
+    ]);
+  });
+
+  test('a member behind a static route, or behind the default route, is reachable; a route through the management network does not count', () => {
+    const behindRoute = loadDocument('loadbalancer-notes-8.2.json');
+    behindRoute.static_routes = [{ destination: '203.0.113.0/24', next_hop: '198.51.100.1' }];
+    behindRoute.services.loadbalancer.listeners[0].default_pool.members[0].address = '203.0.113.7';
+    expectValid(validateDocument(behindRoute));
+
+    const throughManagement = loadDocument('loadbalancer-notes-8.2.json');
+    throughManagement.static_routes = [{ destination: '2001:db8:77::/64', next_hop: 'fdca:3ba5:a17a:acda::1' }];
+    throughManagement.services.loadbalancer.listeners[0].default_pool.members[0].address = '2001:db8:77::7';
+    assert.deepEqual(paths(expectErrors(validateDocument(throughManagement))), [`${HTTP_POOL}/members/0/address`]);
+  });
+
+  test("a member at the appliance's own address, or the same address and port twice in a pool", () => {
+    assert.deepEqual(refused((_doc, lb) => (lb.listeners[0].default_pool.members[0].address = '198.51.100.10')), [
+      { path: `${HTTP_POOL}/members/0/address`, message: "198.51.100.10 is the appliance's own address (/networks/0/interface/addresses/0): the load balancer would proxy to itself" },
+    ]);
+    assert.deepEqual(refused((_doc, lb) => (lb.listeners[0].default_pool.members[1].address = '198.51.100.21')), [
+      { path: `${HTTP_POOL}/members/1/address`, message: `198.51.100.21 port 8080 is already ${HTTP_POOL}/members/0` },
+    ]);
+  });
+
+  test('cookie persistence types are refused (nginx open source has no sticky cookies)', () => {
+    for (const type of ['HTTP_COOKIE', 'APP_COOKIE']) {
+      assert.deepEqual(refused((_doc, lb) => (lb.listeners[0].default_pool.session_persistence = { type, cookie_name: 'session' })), [
+        { path: `${HTTP_POOL}/session_persistence/type`, message: `${type} persistence needs sticky cookies, which nginx's open-source build does not have; use SOURCE_IP or no persistence` },
+      ]);
+    }
+  });
+
+  test('a listener and a pool whose protocols nginx cannot join', () => {
+    assert.deepEqual(refused((_doc, lb) => (lb.listeners[0].default_pool.protocol = 'TCP')), [
+      { path: `${HTTP_POOL}/protocol`, message: 'a HTTP listener cannot carry a TCP pool (it carries HTTP)' },
+    ]);
+    assert.deepEqual(refused((_doc, lb) => (lb.listeners[0].default_pool.protocol = 'HTTPS')), [
+      { path: `${HTTP_POOL}/protocol`, message: 'a HTTP listener cannot carry a HTTPS pool (it carries HTTP)' },
+    ]);
+    assert.deepEqual(refused((_doc, lb) => {
+      lb.listeners[1].protocol = 'HTTPS';
+      lb.listeners[1].default_pool.protocol = 'HTTP';
+    }), [{ path: `${LB}/listeners/1/default_pool/protocol`, message: 'a HTTPS listener cannot carry a HTTP pool (it carries HTTPS or TCP)' }]);
+    // A TCP listener passes bytes: any pool; HTTPS is passed through to HTTPS or TCP members.
+    const doc = loadDocument('loadbalancer-notes-8.2.json');
+    doc.services.loadbalancer.listeners[1].default_pool.protocol = 'HTTP';
+    expectValid(validateDocument(doc));
+    doc.services.loadbalancer.listeners[1].protocol = 'HTTPS';
+    doc.services.loadbalancer.listeners[1].default_pool.protocol = 'TCP';
+    expectValid(validateDocument(doc));
+  });
+
+  test('a VIP that is not on the loadbalancer network', () => {
+    assert.deepEqual(refused((_doc, lb) => (lb.vip_address = 'fdca:3ba5:a17a:acda:f816:3eff:fe4d:bf20')), [
+      { path: `${LB}/vip_address`, message: 'fdca:3ba5:a17a:acda:f816:3eff:fe4d:bf20 is an address of /networks/1, a management network: the VIP must be on the loadbalancer network' },
+    ]);
+    assert.deepEqual(refused((_doc, lb) => (lb.vip_address = '198.51.100.11')), [
+      { path: `${LB}/vip_address`, message: '198.51.100.11 is not an address of any configured interface' },
+    ]);
+  });
+
+  test('a monitor whose timeout is longer than its delay', () => {
+    assert.deepEqual(refused((_doc, lb) => (lb.listeners[0].default_pool.healthmonitor.timeout = 6)), [
+      { path: `${HTTP_POOL}/healthmonitor/timeout`, message: '6 s is longer than the delay of 5 s between probes: a probe would still be waiting when the next is due' },
+    ]);
+  });
+
+  test('expected_codes: one code, a list or one range', () => {
+    for (const codes of ['200', '200,202', '200-204', '200-200']) {
+      const doc = loadDocument('loadbalancer-notes-8.2.json');
+      doc.services.loadbalancer.listeners[0].default_pool.healthmonitor.expected_codes = codes;
+      expectValid(validateDocument(doc));
+    }
+    assert.deepEqual(refused((_doc, lb) => (lb.listeners[0].default_pool.healthmonitor.expected_codes = '200,202-204')), [
+      { path: `${HTTP_POOL}/healthmonitor/expected_codes`, message: 'must be one status code (200), a comma-separated list (200,202) or one range (200-204)' },
+    ]);
+    assert.deepEqual(refused((_doc, lb) => (lb.listeners[0].default_pool.healthmonitor.expected_codes = '204-200')), [
+      { path: `${HTTP_POOL}/healthmonitor/expected_codes`, message: '204-200 is an empty range' },
+    ]);
+    assert.deepEqual(paths(refused((_doc, lb) => (lb.listeners[0].default_pool.healthmonitor.expected_codes = '2xx'))), [`${HTTP_POOL}/healthmonitor/expected_codes`]);
+  });
+
+  test('url_path: a plain absolute path, with an optional query', () => {
+    for (const path of ['/', '/healthz', '/status/live?full=1', '/a%20b']) {
+      const doc = loadDocument('loadbalancer-notes-8.2.json');
+      doc.services.loadbalancer.listeners[0].default_pool.healthmonitor.url_path = path;
+      expectValid(validateDocument(doc));
+    }
+    const problem = (path: string) => refused((_doc, lb) => (lb.listeners[0].default_pool.healthmonitor.url_path = path));
+    assert.deepEqual(problem('//evil.example/x'), [{ path: `${HTTP_POOL}/healthmonitor/url_path`, message: 'must not start with "//": that names a host, not a path' }]);
+    assert.deepEqual(problem('/a/../admin'), [{ path: `${HTTP_POOL}/healthmonitor/url_path`, message: 'must not contain "." or ".." segments' }]);
+    assert.deepEqual(problem('/a%2'), [{ path: `${HTTP_POOL}/healthmonitor/url_path`, message: 'has a "%" that is not followed by two hexadecimal digits' }]);
+    for (const path of ['healthz', '/health check', '/x\r\nHost: evil', '/a;b', '/{x}']) {
+      assert.deepEqual(paths(problem(path)), [`${HTTP_POOL}/healthmonitor/url_path`], path);
+    }
+  });
+
+  test('http_method: one of the standard methods', () => {
+    assert.deepEqual(paths(refused((_doc, lb) => (lb.listeners[0].default_pool.healthmonitor.http_method = 'FETCH'))), [`${HTTP_POOL}/healthmonitor/http_method`]);
+    assert.deepEqual(paths(refused((_doc, lb) => (lb.listeners[0].default_pool.healthmonitor.http_method = 'get'))), [`${HTTP_POOL}/healthmonitor/http_method`]);
+  });
+
+  test('duplicate listener, pool and member ids', () => {
+    assert.deepEqual(refused((_doc, lb) => {
+      lb.listeners[1].id = lb.listeners[0].id;
+    }), [{ path: `${LB}/listeners/1/id`, message: `duplicates ${LB}/listeners/0/id` }]);
+    assert.deepEqual(refused((_doc, lb) => {
+      lb.listeners[1].default_pool.id = lb.listeners[0].default_pool.id;
+    }), [
+      { path: `${LB}/listeners/1/default_pool/id`, message: `pool e7a9c1d3-5f7b-4c9e-8a3d-7f9b1d3f5b06 is already the default pool of ${LB}/listeners/0: a pool serves one listener` },
+    ]);
+    assert.deepEqual(refused((_doc, lb) => {
+      lb.listeners[0].default_pool.members[1].id = lb.listeners[0].default_pool.members[0].id;
+    }), [
+      { path: `${HTTP_POOL}/members/1/id`, message: `duplicates ${HTTP_POOL}/members/0/id` },
+    ]);
+  });
+
+  test('names and ids that could start an nginx directive never pass the schema', () => {
+    const bad = ['web;', 'web}', 'x\nreturn 200', "a'b", 'a"b', 'a#b', '$host'];
+    for (const name of bad) {
+      assert.deepEqual(paths(refused((_doc, lb) => (lb.listeners[0].name = name))), [`${LB}/listeners/0/name`], name);
+      assert.deepEqual(paths(refused((_doc, lb) => (lb.listeners[0].id = name))), [`${LB}/listeners/0/id`], name);
+    }
   });
 });

@@ -26,14 +26,18 @@ import {
 } from './ip.js';
 import { depthProblem, escapePointer, MAX_PROBLEMS_LISTED } from './limits.js';
 import {
+  defaultGateways,
   isTenantNetwork,
   type AllocationModel,
   type ConfigModel,
   type FloatingIpModel,
   type HealthMonitorModel,
   type IpsecConnectionModel,
+  type LbProtocol,
   type LifetimeModel,
+  type ListenerModel,
   type LoadBalancerModel,
+  type MemberModel,
   type NetworkModel,
   type NetworkType,
   type PoolModel,
@@ -42,7 +46,7 @@ import {
   type VpnServiceModel,
 } from './model.js';
 import { configurationSchema } from './configuration.schema.js';
-import type { AllocationDoc, Configuration, IpsecConnectionDoc, LoadBalancerDoc, NetworkDoc, StaticRouteDoc, VpnServiceDoc } from './schema.js';
+import type { AllocationDoc, Configuration, HealthMonitorDoc, IpsecConnectionDoc, LoadBalancerDoc, NetworkDoc, StaticRouteDoc, VpnServiceDoc } from './schema.js';
 
 export interface Problem {
   /** JSON pointer of the offending value (`/networks/1/subnets/0/cidr`), `` for the document. */
@@ -347,12 +351,11 @@ function buildModel(doc: Configuration, host: HostFacts | undefined, errors: Pro
   for (const subnet of networks.flatMap((n) => n.subnets)) if (subnet.id !== '' && !subnetsById.has(subnet.id)) subnetsById.set(subnet.id, subnet.cidr);
   const vpn = (doc.vpn?.ipsec ?? []).map((service, i) => buildVpnService(service, `/vpn/ipsec/${i}`, subnetsById, fail, warnings));
   const loadBalancerDoc = doc.services?.loadbalancer ?? undefined;
-  const loadBalancer = loadBalancerDoc ? buildLoadBalancer(loadBalancerDoc, byAddress, fail) : undefined;
 
   // Built from entries, never by assignment: a label may be named `__proto__`.
   const labels = Object.fromEntries(Object.entries(doc.labels ?? {}).map(([name, cidrs]) => [name, cidrs.map((c) => parseCidr(c)!)]));
 
-  return {
+  const model: ConfigModel = {
     tenantId: doc.tenant_id,
     hostname: doc.hostname,
     networks,
@@ -365,8 +368,10 @@ function buildModel(doc: Configuration, host: HostFacts | undefined, errors: Pro
     labels,
     ha,
     vpn,
-    loadBalancer,
+    loadBalancer: undefined,
   };
+  // Last: whether a member can be reached depends on the networks and routes above.
+  return loadBalancerDoc ? { ...model, loadBalancer: buildLoadBalancer(loadBalancerDoc, model, byAddress, fail) } : model;
 }
 
 function buildNetwork(doc: NetworkDoc, base: string, host: HostFacts | undefined, fail: Fail, warnings: Problem[]): NetworkModel {
@@ -816,35 +821,104 @@ function buildIpsecConnection(
   };
 }
 
-type PoolDoc = NonNullable<LoadBalancerDoc['listeners'][number]['default_pool']>;
+type ListenerDoc = LoadBalancerDoc['listeners'][number];
+type PoolDoc = NonNullable<ListenerDoc['default_pool']>;
 
-function buildLoadBalancer(lb: LoadBalancerDoc, byAddress: ReadonlyMap<string, string>, fail: Fail): LoadBalancerModel {
+/**
+ * The pools each listener protocol can carry, as Octavia's compatibility
+ * matrix has them: an HTTP listener is proxied request by request to HTTP
+ * members (TLS towards members is not done); HTTPS is passed through as
+ * bytes, so its members speak TLS (an HTTPS or TCP pool); a TCP listener
+ * passes bytes to any pool.
+ */
+const POOL_PROTOCOLS: Readonly<Record<LbProtocol, readonly LbProtocol[]>> = {
+  HTTP: ['HTTP'],
+  HTTPS: ['HTTPS', 'TCP'],
+  TCP: ['HTTP', 'HTTPS', 'TCP'],
+};
+
+/** Octavia's three forms: one code, a list of codes, or one range. */
+const EXPECTED_CODES = /^(?:[1-5][0-9]{2}(?:,[1-5][0-9]{2})*|([1-5][0-9]{2})-([1-5][0-9]{2}))$/;
+
+/** Where members can be reached from: what the document connects and routes, outside the management network. */
+interface MemberReach {
+  /** Why no traffic to `address` can leave the appliance towards a member, or undefined when it can. */
+  problem(address: ParsedAddress): string | undefined;
+}
+
+function memberReach(model: ConfigModel, byAddress: ReadonlyMap<string, string>): MemberReach {
+  const prefixesOf = (n: NetworkModel) => [...n.subnets.map((s) => s.cidr), ...n.addresses];
+  const managementIndex = model.networks.findIndex((n) => n.type === 'management');
+  const management = new PrefixSet(model.networks.filter((n) => n.type === 'management').flatMap(prefixesOf));
+  const connected = new PrefixSet(model.networks.filter((n) => n.type !== 'management').flatMap(prefixesOf));
+  // Routes through the management network do not count: it carries no tenant traffic.
+  const routed = new PrefixSet(model.staticRoutes.filter((r) => !management.has(r.nextHop)).map((r) => r.destination));
+  const gateways = defaultGateways(model);
+  return {
+    problem(address) {
+      const notUnicast = notUnicastProblem(address);
+      if (notUnicast) return `${address.text} ${notUnicast}: no member can hold it`;
+      if (isLinkLocal(address)) return `${address.text} is link-local: nginx cannot reach it without naming an interface`;
+      const own = byAddress.get(address.text);
+      if (own !== undefined) return `${address.text} is the appliance's own address (${own}): the load balancer would proxy to itself`;
+      if (management.has(address)) return `${address.text} is on the management network (/networks/${managementIndex}): members are reached through the tenant-facing networks only`;
+      const defaultRoute = address.family === 4 ? gateways.v4 : gateways.v6;
+      if (connected.has(address) || routed.has(address) || defaultRoute) return undefined;
+      return `${address.text} is inside no subnet of the appliance's networks and no route of the document leads to it`;
+    },
+  };
+}
+
+function buildLoadBalancer(lb: LoadBalancerDoc, model: ConfigModel, byAddress: ReadonlyMap<string, string>, fail: Fail): LoadBalancerModel {
   const base = '/services/loadbalancer';
   const vip = parseAddress(lb.vip_address)!;
-  if (!byAddress.has(vip.text)) fail(`${base}/vip_address`, `${vip.text} is not an address of any configured interface`);
-  const seen = new Map<number, number>();
-  const listeners = lb.listeners.map((listener, i) => {
-    const first = seen.get(listener.protocol_port);
-    if (first !== undefined) fail(`${base}/listeners/${i}/protocol_port`, `port ${listener.protocol_port} is already used by listener ${first}`);
-    else seen.set(listener.protocol_port, i);
+  const vipNetwork = model.networks.findIndex((n) => n.addresses.some((a) => a.text === vip.text));
+  const vipType = model.networks[vipNetwork]?.type;
+  if (vipType === undefined) fail(`${base}/vip_address`, `${vip.text} is not an address of any configured interface`);
+  else if (vipType !== 'loadbalancer') fail(`${base}/vip_address`, `${vip.text} is an address of /networks/${vipNetwork}, a ${vipType} network: the VIP must be on the loadbalancer network`);
+  const reach = memberReach(model, byAddress);
+  const ports = new Map<number, number>();
+  const listenerIds = new Map<string, number>();
+  const poolIds = new Map<string, string>();
+  const listeners = lb.listeners.map((listener, i): ListenerModel => {
+    const at = `${base}/listeners/${i}`;
+    const samePort = ports.get(listener.protocol_port);
+    if (samePort !== undefined) fail(`${at}/protocol_port`, `port ${listener.protocol_port} is already used by listener ${samePort}`);
+    else ports.set(listener.protocol_port, i);
+    const sameId = listenerIds.get(listener.id);
+    if (sameId !== undefined) fail(`${at}/id`, `duplicates ${base}/listeners/${sameId}/id`);
+    else listenerIds.set(listener.id, i);
     const pool = listener.default_pool ?? undefined;
+    if (pool) {
+      const otherListener = poolIds.get(pool.id);
+      if (otherListener !== undefined) fail(`${at}/default_pool/id`, `pool ${pool.id} is already the default pool of ${otherListener}: a pool serves one listener`);
+      else poolIds.set(pool.id, at);
+    }
     return {
       id: listener.id,
       name: listener.name ?? '',
       enabled: listener.admin_state_up ?? true,
       protocol: listener.protocol,
       port: listener.protocol_port,
-      pool: pool ? buildPool(pool, listener.protocol, `${base}/listeners/${i}/default_pool`, fail) : undefined,
+      pool: pool ? buildPool(pool, listener.protocol, `${at}/default_pool`, reach, fail) : undefined,
     };
   });
   return { id: lb.id, name: lb.name ?? '', enabled: lb.admin_state_up ?? true, vip, listeners };
 }
 
-function buildPool(pool: PoolDoc, listenerProtocol: PoolModel['protocol'], base: string, fail: Fail): PoolModel {
+function buildPool(pool: PoolDoc, listenerProtocol: LbProtocol, base: string, reach: MemberReach, fail: Fail): PoolModel {
+  const protocol = pool.protocol ?? listenerProtocol;
+  if (!POOL_PROTOCOLS[listenerProtocol].includes(protocol)) {
+    fail(`${base}/protocol`, `a ${listenerProtocol} listener cannot carry a ${protocol} pool (it carries ${POOL_PROTOCOLS[listenerProtocol].join(' or ')})`);
+  }
   const persistence = pool.session_persistence ?? undefined;
   const cookieName = persistence?.cookie_name ? persistence.cookie_name : undefined;
+  if (persistence && persistence.type !== 'SOURCE_IP') {
+    fail(`${base}/session_persistence/type`, `${persistence.type} persistence needs sticky cookies, which nginx's open-source build does not have; use SOURCE_IP or no persistence`);
+  }
   if (persistence?.type === 'APP_COOKIE' && cookieName === undefined) fail(`${base}/session_persistence/cookie_name`, 'is required for APP_COOKIE session persistence');
   const monitor = pool.healthmonitor ?? undefined;
+  if (monitor) checkMonitor(monitor, `${base}/healthmonitor`, fail);
   const healthMonitor: HealthMonitorModel | undefined = monitor && {
     type: monitor.type,
     delay: monitor.delay,
@@ -855,22 +929,64 @@ function buildPool(pool: PoolDoc, listenerProtocol: PoolModel['protocol'], base:
     expectedCodes: monitor.expected_codes ?? '200',
     enabled: monitor.admin_state_up ?? true,
   };
+  const memberIds = new Map<string, number>();
+  const endpoints = new Map<string, number>();
+  const members = pool.members.map((m, j): MemberModel => {
+    const at = `${base}/members/${j}`;
+    const address = parseAddress(m.address)!;
+    const unreachable = reach.problem(address);
+    if (unreachable) fail(`${at}/address`, unreachable);
+    const endpoint = `${address.text}|${m.protocol_port}`;
+    const sameEndpoint = endpoints.get(endpoint);
+    if (sameEndpoint !== undefined) fail(`${at}/address`, `${address.text} port ${m.protocol_port} is already ${base}/members/${sameEndpoint}`);
+    else endpoints.set(endpoint, j);
+    if (m.id !== undefined) {
+      const sameId = memberIds.get(m.id);
+      if (sameId !== undefined) fail(`${at}/id`, `duplicates ${base}/members/${sameId}/id`);
+      else memberIds.set(m.id, j);
+    }
+    return { id: m.id ?? '', address, port: m.protocol_port, weight: m.weight ?? 1, enabled: m.admin_state_up ?? true };
+  });
   return {
     id: pool.id,
     name: pool.name ?? '',
     enabled: pool.admin_state_up ?? true,
     algorithm: pool.lb_algorithm ?? 'ROUND_ROBIN',
-    protocol: pool.protocol ?? listenerProtocol,
+    protocol,
     healthMonitor,
     sessionPersistence: persistence && { type: persistence.type, cookieName },
-    members: pool.members.map((m) => ({
-      id: m.id ?? '',
-      address: parseAddress(m.address)!,
-      port: m.protocol_port,
-      weight: m.weight ?? 1,
-      enabled: m.admin_state_up ?? true,
-    })),
+    members,
   };
+}
+
+/** What the monitor's probes need to make sense: a timeout within the delay, and an HTTP target and codes a probe can use. */
+function checkMonitor(monitor: HealthMonitorDoc, base: string, fail: Fail): void {
+  if (monitor.timeout > monitor.delay) {
+    fail(`${base}/timeout`, `${monitor.timeout} s is longer than the delay of ${monitor.delay} s between probes: a probe would still be waiting when the next is due`);
+  }
+  if (monitor.expected_codes !== undefined) {
+    const codes = EXPECTED_CODES.exec(monitor.expected_codes);
+    if (!codes) fail(`${base}/expected_codes`, 'must be one status code (200), a comma-separated list (200,202) or one range (200-204)');
+    else if (codes[1] !== undefined && Number(codes[1]) > Number(codes[2])) fail(`${base}/expected_codes`, `${monitor.expected_codes} is an empty range`);
+  }
+  if (monitor.url_path !== undefined) {
+    const problem = urlPathProblem(monitor.url_path);
+    if (problem) fail(`${base}/url_path`, problem);
+  }
+}
+
+/**
+ * A monitor's `url_path` goes into the request line of each probe: it must
+ * be a plain absolute path (RFC 3986 path-absolute, with an optional query),
+ * so a probe asks exactly the resource the operator named. The schema has
+ * already limited its characters.
+ */
+function urlPathProblem(path: string): string | undefined {
+  const [pathPart = ''] = path.split('?', 1);
+  if (path.startsWith('//')) return 'must not start with "//": that names a host, not a path';
+  if (pathPart.split('/').some((segment) => segment === '.' || segment === '..')) return 'must not contain "." or ".." segments';
+  if (/%(?![0-9A-Fa-f]{2})/.test(path)) return 'has a "%" that is not followed by two hexadecimal digits';
+  return undefined;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -18,7 +18,9 @@ import { ApplyEngine, CheckFailedError, type Subsystem } from '../engine/engine.
 import { DaemonRegistry } from '../host/daemons.js';
 import { InterfaceNames, type IpLink } from '../host/interfaces.js';
 import { BODIES_AT_ONCE, BODIES_WAITING, createApp } from './app.js';
-import { AgentMetrics } from './metrics.js';
+import type { LoadBalancerStatus } from '../drivers/loadbalancer/status.js';
+import { AgentMetrics, type LoadBalancerView } from './metrics.js';
+import { ALL_SERVICES, type EnabledServices } from './services.js';
 import { GatewayProbe } from './status.js';
 import { StatsCollector } from './stats.js';
 
@@ -36,6 +38,12 @@ interface BadEntry {
 const fixtures = new URL('../../test/fixtures/', import.meta.url);
 const GOOD_TEXT = readFileSync(new URL('documents/harness-router.json', fixtures), 'utf8');
 const good = (): Doc => JSON.parse(GOOD_TEXT) as Doc;
+/** The notes' load balancer on the harness host: ge1 carries the VIP, ge0 the API's address. */
+const loadBalancerDocument = (): Doc => {
+  const doc = JSON.parse(readFileSync(new URL('documents/loadbalancer-notes-8.2.json', fixtures), 'utf8')) as Doc;
+  doc.networks[1]!.interface.addresses = [`${LISTEN}/64`];
+  return doc;
+};
 const CORPUS = JSON.parse(readFileSync(new URL('bad-documents.json', fixtures), 'utf8')) as BadEntry[];
 const LISTEN = 'fdca:3ba5:a17a:acda::2';
 
@@ -90,6 +98,7 @@ class Harness {
   constructor(
     readonly stateDir: string,
     listenAddresses: readonly string[] = [LISTEN],
+    options: { readonly services?: EnabledServices; readonly loadBalancer?: LoadBalancerView } = {},
   ) {
     const logger = pino({ level: 'info' }, { write: (line: string) => void this.lines.push(JSON.parse(line) as Record<string, unknown>) });
     this.runner
@@ -102,7 +111,7 @@ class Harness {
     const daemons = new DaemonRegistry();
     const stats = new StatsCollector(this.runner, interfaces);
     this.engine = new ApplyEngine(stateDir, subsystems(this.behaviour), this.runner, logger, { realName: (generic) => generic.replace('ge', 'eth') });
-    const metrics = new AgentMetrics(stats, daemons, () => this.engine.current?.generation ?? 0);
+    const metrics = new AgentMetrics(stats, daemons, () => this.engine.current?.generation ?? 0, options.loadBalancer);
     this.engine.onReport((report) => metrics.applied(report));
     this.app = createApp({
       engine: this.engine,
@@ -114,6 +123,8 @@ class Harness {
       metrics,
       logger,
       listenAddresses,
+      services: options.services ?? ALL_SERVICES,
+      ...(options.loadBalancer ? { loadBalancer: options.loadBalancer } : {}),
       version: '0.0.0-test',
       startedAt: Date.now(),
     });
@@ -226,6 +237,49 @@ describe('the v1 API in-process', () => {
       assert.equal(rules.text, '# iptables-save of the fake host\n# ip6tables-save of the fake host\n');
     });
 
+    it('GET /v1/loadbalancer/status: 404 without a load balancer, else every status; /metrics has the same and the traffic', async () => {
+      await request(h.app).get('/v1/loadbalancer/status').expect(404);
+      let status: LoadBalancerStatus | undefined;
+      const lb = new Harness(dir, [LISTEN], { loadBalancer: { status: () => status, traffic: () => Promise.resolve([{ listener_id: 'web', protocol_port: 80, connections: 12, requests: 40 }]) } });
+      const none = await request(lb.app).get('/v1/loadbalancer/status/').expect(404);
+      assert.deepEqual(none.body, { error: 'no load balancer is configured', details: [{ path: '/services/loadbalancer', message: 'the applied configuration has no load balancer' }] });
+      const since = '2026-01-02T03:04:05.000Z';
+      status = {
+        id: 'lb',
+        name: 'web-lb',
+        vip_address: '198.51.100.10',
+        operating_status: 'DEGRADED',
+        since,
+        reason: '1 of 1 listeners are degraded or failing',
+        listeners: [
+          {
+            id: 'web',
+            name: 'http',
+            protocol: 'HTTP',
+            protocol_port: 80,
+            pool_id: 'pool',
+            operating_status: 'DEGRADED',
+            since,
+            reason: '1 of 2 members held down by the health monitor',
+            members: [
+              { id: 'm1', address: '198.51.100.21', protocol_port: 8080, weight: 1, operating_status: 'ONLINE', since, reason: 'monitoring started' },
+              { id: 'm2', address: '198.51.100.22', protocol_port: 8080, weight: 1, operating_status: 'OFFLINE', since, reason: '3 consecutive TCP probes failed' },
+            ],
+          },
+        ],
+      };
+      assert.deepEqual((await request(lb.app).get('/v1/loadbalancer/status').expect(200)).body, { loadbalancer: status });
+      const metrics = (await request(lb.app).get('/metrics').expect(200)).text;
+      assert.match(metrics, /^astara_lb_status\{status="DEGRADED"\} 1$/m);
+      assert.match(metrics, /^astara_lb_listener_status\{listener="web",port="80",status="DEGRADED"\} 1$/m);
+      assert.match(metrics, /^astara_lb_member_status\{listener="web",member="m2",address="198.51.100.22",port="8080",status="OFFLINE"\} 1$/m);
+      assert.match(metrics, /^astara_lb_member_status_since_seconds\{listener="web",member="m2",address="198.51.100.22",port="8080"\} 1767323045$/m);
+      assert.match(metrics, /^astara_lb_listener_connections\{listener="web",port="80"\} 12$/m);
+      assert.match(metrics, /^astara_lb_listener_requests\{listener="web",port="80"\} 40$/m);
+      status = undefined;
+      assert.doesNotMatch((await request(lb.app).get('/metrics').expect(200)).text, /^astara_lb_/m);
+    });
+
     it('404 as JSON for an unknown route, 405 with Allow for a wrong method', async () => {
       const unknown = await request(h.app).get('/v1/nothing').expect(404);
       assert.deepEqual(unknown.body, { error: 'not found', details: [{ message: 'no route GET /v1/nothing' }] });
@@ -303,6 +357,23 @@ describe('the v1 API in-process', () => {
       const answer = await h.put(doc).expect(500);
       assert.deepEqual(answer.body, { error: 'apply failed and was rolled back', details: [{ path: 'dhcp', message: 'dnsmasq did not start' }] });
       assert.deepEqual((await request(h.app).get('/v1/system/config').expect(200)).body, { configuration: good() });
+    });
+
+    it('422 naming /services/loadbalancer for a load balancer on an appliance without the service; a router passes', async () => {
+      const routerOnly = new Harness(dir, [LISTEN], { services: { services: new Set(['router']), source: '/etc/astara/services' } });
+      const answer = await routerOnly.put(loadBalancerDocument()).expect(422);
+      assert.deepEqual(answer.body, {
+        error: 'the configuration needs a service this appliance does not run',
+        details: [
+          {
+            path: '/services/loadbalancer',
+            message: 'this appliance does not run the loadbalancer service (its services: router, from /etc/astara/services): build its image with DIB_ASTARA_ADVANCED_SERVICES including loadbalancer',
+          },
+        ],
+      });
+      assert.equal(routerOnly.engine.applyCount, 0);
+      await routerOnly.put(GOOD_TEXT).expect(200);
+      await h.put(loadBalancerDocument()).expect(200);
     });
 
     it('422 when the metadata upstream would be the address the API listens on', async () => {

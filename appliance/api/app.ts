@@ -12,7 +12,8 @@ import { parseJsonBody, sendError, sendJson } from './json.js';
 import { lockoutProblems } from './lockout.js';
 import type { GatewayProbe } from './status.js';
 import type { DaemonRegistry } from '../host/daemons.js';
-import type { AgentMetrics } from './metrics.js';
+import type { AgentMetrics, LoadBalancerView } from './metrics.js';
+import { servicesProblems, type EnabledServices } from './services.js';
 import type { StatsCollector } from './stats.js';
 
 export interface ApiDependencies {
@@ -26,6 +27,10 @@ export interface ApiDependencies {
   readonly logger: Logger;
   /** Addresses the API listens on; a document may not take them away. */
   readonly listenAddresses: readonly string[];
+  /** What the image can run: a document asking for more is refused. */
+  readonly services: EnabledServices;
+  /** The load balancer's status (none on an agent without the subsystem). */
+  readonly loadBalancer?: LoadBalancerView;
   readonly version: string;
   readonly startedAt: number;
 }
@@ -108,6 +113,16 @@ export function createApp(deps: ApiDependencies): express.Express {
   route(v1, '/v1/system/stats', {
     get: async (_req, res) => {
       sendJson(res, 200, await deps.stats.collect());
+    },
+  });
+  route(v1, '/v1/loadbalancer/status', {
+    get: (_req, res) => {
+      const status = deps.loadBalancer?.status();
+      if (!status) {
+        sendError(res, 404, 'no load balancer is configured', [{ path: '/services/loadbalancer', message: 'the applied configuration has no load balancer' }]);
+        return;
+      }
+      sendJson(res, 200, { loadbalancer: status });
     },
   });
   route(v1, '/metrics', {
@@ -254,6 +269,11 @@ async function putConfig(deps: ApiDependencies, req: Request, res: Response): Pr
   const result = validateDocument(document, host);
   if (!result.ok) {
     sendError(res, 422, 'invalid configuration', withWarnings(result.errors, result.warnings));
+    return;
+  }
+  const missing = servicesProblems(result.model, deps.services);
+  if (missing.length > 0) {
+    sendError(res, 422, 'the configuration needs a service this appliance does not run', missing);
     return;
   }
   const lockout = lockoutProblems(result.model, deps.listenAddresses, live);

@@ -1,10 +1,21 @@
 // GET /metrics in Prometheus text format (prom-client): the figures of
 // /v1/system/stats, refreshed at scrape time, plus the agent's own: applies,
-// apply durations, and API requests by route and status.
+// apply durations, and API requests by route and status; and, on a load
+// balancer, what GET /v1/loadbalancer/status says with each listener's
+// connections and requests.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ListenerTraffic } from '../drivers/loadbalancer/index.js';
+import type { LoadBalancerStatus } from '../drivers/loadbalancer/status.js';
 import type { ApplyReport } from '../engine/engine.js';
 import type { DaemonRegistry } from '../host/daemons.js';
 import type { StatsCollector } from './stats.js';
+
+/** What the API reads of the load-balancer subsystem. */
+export interface LoadBalancerView {
+  /** Undefined when no load balancer is configured. */
+  status(): LoadBalancerStatus | undefined;
+  traffic(): Promise<ListenerTraffic[]>;
+}
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -18,7 +29,7 @@ export class AgentMetrics {
   });
   readonly #generation = new Gauge({ name: 'astara_config_generation', help: 'Generation of the applied configuration', registers: [this.registry] });
 
-  constructor(stats: StatsCollector, daemons: DaemonRegistry, generation: () => number) {
+  constructor(stats: StatsCollector, daemons: DaemonRegistry, generation: () => number, loadBalancer?: LoadBalancerView) {
     const registry = this.registry;
     const interfaceGauge = (name: string, help: string) =>
       new Gauge({ name, help, labelNames: ['interface', 'direction'], registers: [registry] });
@@ -34,8 +45,41 @@ export class AgentMetrics {
     const load = new Gauge({ name: 'astara_host_load_percent', help: 'Host CPU load', registers: [registry] });
     const disk = new Gauge({ name: 'astara_host_disk_bytes', help: 'Root file system', labelNames: ['kind'], registers: [registry] });
 
+    const lbStatus = new Gauge({ name: 'astara_lb_status', help: "The load balancer's operating status (1 for the current one)", labelNames: ['status'], registers: [registry] });
+    const listenerLabels = ['listener', 'port'] as const;
+    const memberLabels = ['listener', 'member', 'address', 'port'] as const;
+    const listenerStatus = new Gauge({ name: 'astara_lb_listener_status', help: "A listener's operating status (1 for the current one)", labelNames: [...listenerLabels, 'status'], registers: [registry] });
+    const listenerSince = new Gauge({ name: 'astara_lb_listener_status_since_seconds', help: "When a listener's operating status last changed (Unix time)", labelNames: listenerLabels, registers: [registry] });
+    const memberStatus = new Gauge({ name: 'astara_lb_member_status', help: "A member's operating status (1 for the current one)", labelNames: [...memberLabels, 'status'], registers: [registry] });
+    const memberSince = new Gauge({ name: 'astara_lb_member_status_since_seconds', help: "When a member's operating status last changed (Unix time)", labelNames: memberLabels, registers: [registry] });
+    const connections = new Gauge({ name: 'astara_lb_listener_connections', help: "New connections a listener's firewall rule accepted since the firewall last changed", labelNames: listenerLabels, registers: [registry] });
+    const requests = new Gauge({ name: 'astara_lb_listener_requests', help: 'HTTP requests a listener received since the agent started', labelNames: listenerLabels, registers: [registry] });
+    const refreshLoadBalancer = async (view: LoadBalancerView) => {
+      for (const gauge of [lbStatus, listenerStatus, listenerSince, memberStatus, memberSince, connections, requests]) gauge.reset();
+      const status = view.status();
+      if (!status) return;
+      const seconds = (iso: string) => Date.parse(iso) / 1000;
+      lbStatus.set({ status: status.operating_status }, 1);
+      for (const l of status.listeners) {
+        const labels = { listener: l.id, port: l.protocol_port };
+        listenerStatus.set({ ...labels, status: l.operating_status }, 1);
+        listenerSince.set(labels, seconds(l.since));
+        for (const m of l.members) {
+          const member = { listener: l.id, member: m.id, address: m.address, port: m.protocol_port };
+          memberStatus.set({ ...member, status: m.operating_status }, 1);
+          memberSince.set(member, seconds(m.since));
+        }
+      }
+      for (const t of await view.traffic()) {
+        const labels = { listener: t.listener_id, port: t.protocol_port };
+        connections.set(labels, t.connections);
+        if (t.requests !== null) requests.set(labels, t.requests);
+      }
+    };
+
     // Refreshed once per scrape, before the registry is serialised.
     this.refresh = async () => {
+      if (loadBalancer) await refreshLoadBalancer(loadBalancer);
       this.#generation.set(generation());
       const figures = await stats.collect();
       for (const gauge of [bytes, packets, errors, drops]) gauge.reset();

@@ -50,4 +50,22 @@ describe('createSubsystems', () => {
       ha: ['6 management-input'],
     });
   });
+
+  it("gives the firewall the load balancer's listener ports on the loadbalancer network", async () => {
+    const subsystems = createSubsystems({
+      stateDir: join(tmpdir(), 'astara-unused-state'),
+      interfaces: new InterfaceNames(new FakeRunner()),
+      daemons: new DaemonRegistry(),
+      logger: pino({ level: 'silent' }),
+    });
+    const result = validateDocument(JSON.parse(readFileSync(new URL('../../test/fixtures/documents/loadbalancer-notes-8.2.json', import.meta.url), 'utf8')));
+    assert.ok(result.ok);
+    const host = { realName: (generic: string) => generic.replace('ge', 'eth'), contributions: [] };
+    const contributed = subsystems.flatMap((s) => (s.collectsFirewall ? [] : ((s.firewall?.(s.render(result.model, host), result.model, host) ?? []) as FirewallRule[]).map((r) => `${s.name} ${r.hook} ${r.rule}`)));
+    for (const subsystem of subsystems) await subsystem.stop?.();
+    assert.deepEqual(contributed, [
+      'loadbalancer tenant-input -d 198.51.100.10/32 -i eth1 -p tcp -m tcp --dport 80 -m conntrack --ctstate NEW -m comment --comment lb-listener-80 -j ACCEPT',
+      'loadbalancer tenant-input -d 198.51.100.10/32 -i eth1 -p tcp -m tcp --dport 5432 -m conntrack --ctstate NEW -m comment --comment lb-listener-5432 -j ACCEPT',
+    ]);
+  });
 });

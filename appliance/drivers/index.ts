@@ -1,7 +1,8 @@
 // The subsystems of the appliance in dependency order (spec section 5):
 // hostname, interfaces and addresses, routes, firewall, DHCP, routing daemon,
-// metadata proxy, ARP, then services (VPN, HA). The firewall is applied in its
-// place but rendered last, with every other subsystem's firewall contribution.
+// metadata proxy, ARP, then services (load balancer, VPN, HA). The firewall
+// is applied in its place but rendered last, with every other subsystem's
+// firewall contribution.
 import type { Logger } from 'pino';
 import type { AnySubsystem } from '../engine/subsystem.js';
 import type { InterfaceNames } from '../host/interfaces.js';
@@ -12,6 +13,7 @@ import { createFirewallSubsystem } from './firewall/index.js';
 import { createHaSubsystem } from './ha/index.js';
 import { createHostnameSubsystem } from './hostname/index.js';
 import { createInterfacesSubsystem } from './interfaces/index.js';
+import { createLoadBalancerSubsystem, type LoadBalancerSubsystem } from './loadbalancer/index.js';
 import { createRoutesSubsystem } from './routes/index.js';
 import { createRoutingSubsystem } from './routing/index.js';
 import { createSysctlSubsystem } from './sysctl/index.js';
@@ -26,20 +28,41 @@ export interface DriverEnvironment {
   readonly logger: Logger;
   /** TCP port of the agent's API (default DEFAULT_API_PORT): the firewall opens it on the management interface. */
   readonly apiPort?: number;
+  /**
+   * Runs a change a subsystem makes outside a PUT (nginx following the
+   * health monitors) in the engine's queue: after the apply in progress,
+   * before the next. Without it (renders in tests) such a change runs at once.
+   */
+  readonly exclusive?: <T>(task: () => Promise<T>) => Promise<T>;
+}
+
+/** The subsystems, and the ones the API reads from besides applying them. */
+export interface Appliance {
+  readonly subsystems: AnySubsystem[];
+  readonly loadBalancer: LoadBalancerSubsystem;
+}
+
+export function createAppliance(env: DriverEnvironment): Appliance {
+  const loadBalancer = createLoadBalancerSubsystem(env);
+  return {
+    subsystems: [
+      createHostnameSubsystem(env),
+      createSysctlSubsystem(env),
+      createInterfacesSubsystem(env),
+      createRoutesSubsystem(env),
+      createFirewallSubsystem(env),
+      createDhcpSubsystem(env),
+      createRoutingSubsystem(env),
+      createMetadataSubsystem(env),
+      createArpSubsystem(env),
+      loadBalancer,
+      createVpnSubsystem(),
+      createHaSubsystem(),
+    ],
+    loadBalancer,
+  };
 }
 
 export function createSubsystems(env: DriverEnvironment): AnySubsystem[] {
-  return [
-    createHostnameSubsystem(env),
-    createSysctlSubsystem(env),
-    createInterfacesSubsystem(env),
-    createRoutesSubsystem(env),
-    createFirewallSubsystem(env),
-    createDhcpSubsystem(env),
-    createRoutingSubsystem(env),
-    createMetadataSubsystem(env),
-    createArpSubsystem(env),
-    createVpnSubsystem(),
-    createHaSubsystem(),
-  ];
+  return createAppliance(env).subsystems;
 }

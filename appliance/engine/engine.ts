@@ -164,10 +164,19 @@ export class ApplyEngine {
     }
   }
 
-  #enqueue(document: unknown, model: ConfigModel, generation: number | undefined, rollback: boolean): Promise<ApplyReport> {
-    const run = this.#queue.then(() => this.#applyNow(document, model, generation, rollback));
+  /**
+   * Run `task` in the queue of applies: after the apply in progress, before
+   * the next. For what changes the host outside a PUT (a health monitor's
+   * nginx reload), so that it never interleaves with an apply.
+   */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task);
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  #enqueue(document: unknown, model: ConfigModel, generation: number | undefined, rollback: boolean): Promise<ApplyReport> {
+    return this.exclusive(() => this.#applyNow(document, model, generation, rollback));
   }
 
   async #applyNow(document: unknown, model: ConfigModel, generationOverride: number | undefined, rollback: boolean): Promise<ApplyReport> {

@@ -183,6 +183,14 @@ function fipComment(text: string): string | undefined {
   return isIP(floating) && isIP(fixed) && isIP(floating) === isIP(fixed) && !/[A-Z]/.test(text) ? undefined : 'not two addresses of one family';
 }
 
+/** `address:port` as nginx reads it: a unicast address, IPv6 in brackets, and a port. */
+function endpoint(text: string): string | undefined {
+  const colon = text.lastIndexOf(':');
+  const address = text.slice(0, colon);
+  const v6 = /^\[(.*)\]$/.exec(address)?.[1];
+  return (v6 !== undefined ? unicast(v6) : ipv4(address) ?? unicast(address)) ?? integerIn(1, 65535)(text.slice(colon + 1));
+}
+
 const HOLES: Readonly<Record<string, Hole>> = {
   ipv4: { pattern: IPV4, check: ipv4 },
   ipv6: { pattern: IPV6, check: ipv6 },
@@ -217,6 +225,9 @@ const HOLES: Readonly<Record<string, Hole>> = {
   net6s: { pattern: '[0-9a-f:./, ]+', check: listOf(', ', cidr(6, true)) },
   rdnss: { pattern: `(?:ns ${IPV6}; )+`, check: (t) => listOf('; ', ipv6, (item) => (item.startsWith('ns ') ? item.slice(3) : undefined))(t.slice(0, -2)) },
   fipcomment: { pattern: '[0-9a-f:. ]+', check: fipComment },
+  endpoint: { pattern: `(?:${IPV4}|\\[${IPV6}\\]):[0-9]{1,5}`, check: endpoint },
+  upstream: { pattern: 'pool_(?:0|[1-9][0-9]{0,2})' },
+  weight: { pattern: '[0-9]{1,3}', check: integerIn(1, 256) },
   sysctlvalue: { pattern: '[01]' },
 };
 
@@ -399,6 +410,64 @@ export function birdBraceProblems(lines: readonly string[]): BadLine[] {
 }
 
 // ---------------------------------------------------------------------------
+// nginx (nginx.conf.hbs): `dir` is nginx's folder under the state directory.
+
+export function nginxKinds(dir: string): LineKind[] {
+  const values = { dir };
+  const fixed = [
+    '# Written by the astara agent from the applied configuration; edits are overwritten.',
+    '',
+    'load_module /usr/lib/nginx/modules/ngx_stream_module.so;',
+    'user {{nobody nogroup|root root}};',
+    'worker_processes 1;',
+    'error_log stderr notice;',
+    'events {',
+    '  worker_connections 4096;',
+    '}',
+    'http {',
+    '  server_tokens off;',
+    '  access_log off;',
+    "  log_format astara_count '';",
+    '  client_max_body_size 0;',
+    '  proxy_request_buffering off;',
+    '  proxy_buffering off;',
+    '  proxy_http_version 1.1;',
+    '  proxy_set_header Host $http_host;',
+    '  proxy_set_header Upgrade $http_upgrade;',
+    '  proxy_set_header Connection $astara_upstream_connection;',
+    '  map $http_upgrade $astara_upstream_connection {',
+    '    default upgrade;',
+    "    '' '';",
+    '  }',
+    '  proxy_connect_timeout 5s;',
+    '  proxy_next_upstream error timeout;',
+    '  server {',
+    '    location / {',
+    '    }',
+    '    return 503;',
+    '    proxy_connect_timeout 5s;',
+    '    return "";',
+    '    least_conn;',
+    '    hash $remote_addr consistent;',
+    '    keepalive 16;',
+    '    keepalive_timeout 4s;',
+    'stream {',
+  ];
+  return [
+    ...fixed.map((line) => kind('fixed line', line)),
+    kind('pid', 'pid {{=dir}}/nginx.pid;', values),
+    kind('temporary files', '  {{client_body|proxy|fastcgi|uwsgi|scgi}}_temp_path {{=dir}}/{{client_body|proxy|fastcgi|uwsgi|scgi}}_temp;', values),
+    kind('listen', '    listen <endpoint>;'),
+    kind('request log', '    access_log {{=dir}}/requests-<port>.log astara_count buffer=64k flush=1s;', values),
+    kind('HTTP proxy', '      proxy_pass http://<upstream>;'),
+    kind('stream proxy', '    proxy_pass <upstream>;'),
+    kind('upstream', '  upstream <upstream> {'),
+    kind('member', '    server <endpoint> weight=<weight>;'),
+    kind('member down', '    server <endpoint> weight=<weight> down;'),
+  ];
+}
+
+// ---------------------------------------------------------------------------
 // iptables-restore documents (firewall/render.ts and every contribution).
 
 const TABLE_OF_LINE = /^\*(filter|nat|mangle)$/;
@@ -433,6 +502,7 @@ export function iptablesKinds(family: 4 | 6): Readonly<Record<'filter' | 'nat' |
       k('BGP peer (routing)', '-A astara-{{mgmt|external|internal}} -s <host> -i <if> -p tcp -m tcp --dport 179 -j ACCEPT'),
       k('DHCP server (dhcp)', `-A astara-internal -i <if> -p udp -m udp --dport ${family === 4 ? 67 : 547} -j ACCEPT`),
       ...(family === 4 ? [k('metadata listener (metadata-proxy)', '-A astara-internal -d <host4> -i <if> -p tcp -m tcp --dport <mdport> -j ACCEPT')] : []),
+      k('load-balancer listener (loadbalancer)', '-A astara-internal -d <host> -i <if> -p tcp -m tcp --dport <port> -m conntrack --ctstate NEW -m comment --comment lb-listener-<port> -j ACCEPT'),
       k('floating IP in', '-A astara-fip-acct -d <host> -i <if> -m comment --comment "fip-in <fipcomment>"'),
       k('floating IP out', '-A astara-fip-acct -s <host> -o <if> -m comment --comment "fip-out <fipcomment>"'),
       k('no transit through management', '-A astara-forward -{{i|o}} <if> -j DROP'),

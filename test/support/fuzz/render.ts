@@ -1,7 +1,8 @@
 // Every subsystem rendered as the engine renders it (engine.ts #render: each
 // subsystem in order, its firewall contribution gathered, the firewall last
 // with all of them), then everything that leaves the agent as text: the
-// daemons' files, the iptables-restore documents, the `ip -batch` lines of
+// daemons' files (nginx.conf with no member and with every monitored member
+// held down), the iptables-restore documents, the `ip -batch` lines of
 // the interfaces and routes planners, sysctls, the host name, what the
 // metadata proxy sends upstream. Each is checked line by line against the
 // grammar of grammar.ts.
@@ -11,6 +12,8 @@ import { dnsmasqPaths } from '../../../appliance/drivers/dhcp/driver.js';
 import type { DhcpDesired } from '../../../appliance/drivers/dhcp/render.js';
 import { restoreDocument, type FirewallRules } from '../../../appliance/drivers/firewall/render.js';
 import type { HostnameDesired } from '../../../appliance/drivers/hostname/render.js';
+import { nginxFiles, nginxSettings, workerUser } from '../../../appliance/drivers/loadbalancer/driver.js';
+import type { LoadBalancerDesired } from '../../../appliance/drivers/loadbalancer/render.js';
 import { createSubsystems } from '../../../appliance/drivers/index.js';
 import { interfaceSysctls, planInterfaces, type LiveLink } from '../../../appliance/drivers/interfaces/plan.js';
 import type { InterfacesDesired } from '../../../appliance/drivers/interfaces/render.js';
@@ -29,6 +32,7 @@ import {
   birdBraceProblems,
   checkFile,
   checkIptables,
+  nginxKinds,
   DNSMASQ_HOSTS_KINDS,
   DNSMASQ_OPTIONS_KINDS,
   dnsmasqConfKinds,
@@ -116,12 +120,18 @@ function textOf(desired: ReadonlyMap<string, unknown>): RenderedOutput {
   const batch = [...planInterfaces(interfaces, live).steps, ...planRoutes(get<RoutesDesired>('routes'), [], []).steps].map((s) => s.line);
   const sysctls = Object.entries({ ...get<SysctlDesired>('sysctl'), ...interfaceSysctls(interfaces) }).map(([k, v]) => `${k}=${v}`);
   const lines = (list: readonly string[]) => (list.length > 0 ? `${list.join('\n')}\n` : '');
+  // nginx.conf as the subsystem writes it, with no member held down and with every monitored one held down.
+  const loadBalancer = get<LoadBalancerDesired>('loadbalancer');
+  const settings = nginxSettings(STATE_DIR, workerUser());
+  const nginx = (down: ReadonlySet<string>) => nginxFiles(loadBalancer, down, settings)?.['nginx.conf'] ?? '';
   return {
     files: [
       { name: 'dnsmasq.conf', text: dnsmasq.config ?? '' },
       { name: 'dnsmasq hosts', text: dnsmasq.hosts },
       { name: 'dnsmasq options', text: dnsmasq.options },
       { name: 'bird.conf', text: get<RoutingDesired>('routing').config },
+      { name: 'nginx.conf', text: nginx(new Set()) },
+      { name: 'nginx.conf, members held down', text: nginx(new Set(loadBalancer.plan?.targets.map((t) => t.key))) },
       { name: 'iptables-restore', text: restoreDocument(firewall.v4, { checksumFill: true }) },
       { name: 'ip6tables-restore', text: restoreDocument(firewall.v6, { checksumFill: true }) },
       { name: 'ip -batch', text: lines(batch) },
@@ -142,6 +152,8 @@ export function injectedLines(output: RenderedOutput): BadLine[] {
     ...checkFile(file('dnsmasq options'), DNSMASQ_OPTIONS_KINDS),
     ...dnsmasqTagsProblems(file('dnsmasq.conf').text, file('dnsmasq options').text),
     ...checkFile(file('bird.conf'), BIRD_KINDS, birdBraceProblems),
+    ...checkFile(file('nginx.conf'), nginxKinds(`${STATE_DIR}/nginx`), birdBraceProblems),
+    ...checkFile(file('nginx.conf, members held down'), nginxKinds(`${STATE_DIR}/nginx`), birdBraceProblems),
     ...checkIptables(file('iptables-restore'), 4),
     ...checkIptables(file('ip6tables-restore'), 6),
     ...checkFile(file('ip -batch'), IP_BATCH_KINDS, ipBatchHopProblems),
