@@ -3,7 +3,7 @@
 // version (about a minute) that CI runs so the suite never rots, asserting
 // nothing. Needs root (network namespaces), like the functional tests.
 //
-//   npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3,O1]
+//   npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3,O1,L1]
 //
 // Every figure is measured in throwaway namespaces with the real kernel and
 // daemons; docs/performance.md explains each one and the latest results.
@@ -31,6 +31,7 @@ import {
   type LoadResult,
 } from './lib/lab.js';
 import { linearFit, median, round } from './lib/stats.js';
+import { destroyLoadBalancerLab, loadBalancerRows, measureLoadBalancer } from './loadbalancer.js';
 import { destroyOrchestratorLabs, measureOrchestrator, orchestratorRows } from './orchestrator.js';
 import { ms, num, ratio, render, type Row, type Verdict } from './lib/table.js';
 import type { PlanResult } from './plan-runner.js';
@@ -57,7 +58,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (arg === '--out') out = argv[++i];
     else if (arg === '--only') only = new Set(argv[++i]!.split(',').map((s) => s.trim().toUpperCase()));
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3,O1]');
+      console.log('usage: npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3,O1,L1]');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
   }
@@ -66,10 +67,10 @@ function parseOptions(argv: readonly string[]): Options {
 
 const options = parseOptions(process.argv.slice(2));
 
-/** What each mode runs. The quick mode shrinks W2 to 10% and every duration, O1 to one run and 10 routers. */
+/** What each mode runs. The quick mode shrinks W2 to 10% and every duration, O1 to one run and 10 routers, L1 to 2 s loads and 2 s monitor probes. */
 const MODE = options.quick
-  ? { reps: 1, w3Reps: 1, w2Fraction: 0.1, w3Fractions: [0.04], reapplies: 5, repushes: 20, deltas: 1, loadMs: 2000, pacedMs: 2000, metadataRounds: 1, warmupMs: 300, originalBudgetMs: 5000, apiOnW2: false, o1: { reps: 1, routers: 10 } }
-  : { reps: 3, w3Reps: 2, w2Fraction: 1, w3Fractions: [0.1, 0.25, 0.5], reapplies: 5, repushes: 100, deltas: 3, loadMs: 10_000, pacedMs: 5000, metadataRounds: 5, warmupMs: 1000, originalBudgetMs: 120_000, apiOnW2: true, o1: { reps: 3, routers: 50 } };
+  ? { reps: 1, w3Reps: 1, w2Fraction: 0.1, w3Fractions: [0.04], reapplies: 5, repushes: 20, deltas: 1, loadMs: 2000, pacedMs: 2000, metadataRounds: 1, warmupMs: 300, originalBudgetMs: 5000, apiOnW2: false, o1: { reps: 1, routers: 10 }, l1: { loadMs: 2000, warmupMs: 300, changes: 3, monitorDelayS: 2 } }
+  : { reps: 3, w3Reps: 2, w2Fraction: 1, w3Fractions: [0.1, 0.25, 0.5], reapplies: 5, repushes: 100, deltas: 3, loadMs: 10_000, pacedMs: 5000, metadataRounds: 5, warmupMs: 1000, originalBudgetMs: 120_000, apiOnW2: true, o1: { reps: 3, routers: 50 }, l1: { loadMs: 10_000, warmupMs: 1000, changes: 9, monitorDelayS: 5 } };
 
 // --- clean-up -----------------------------------------------------------------
 
@@ -96,7 +97,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (interrupted) return;
     interrupted = signal;
     console.error(`\n${signal}: removing the benchmark namespaces`);
-    const teardown = Promise.allSettled([...[...labs].map((lab) => lab.destroy()), destroyOrchestratorLabs()]);
+    const teardown = Promise.allSettled([...[...labs].map((lab) => lab.destroy()), destroyOrchestratorLabs(), destroyLoadBalancerLab()]);
     // The step under way fails once its lab goes, and its own finally blocks clean up what it was making:
     // wait for the suite (`running`, below; signals are only handled once it runs) to end, a minute at most.
     const settled = Promise.race([running, new Promise((resolve) => setTimeout(resolve, 60_000).unref())]);
@@ -624,6 +625,12 @@ async function main(): Promise<void> {
     const result = await measureOrchestrator(MODE.o1, log);
     raw.O1 = result;
     rows.push(...orchestratorRows(result));
+  }
+
+  if (wants('L1')) {
+    const result = await measureLoadBalancer(MODE.l1, log);
+    raw.L1 = result;
+    rows.push(...loadBalancerRows(result));
   }
 
   const wallS = (performance.now() - began) / 1000;

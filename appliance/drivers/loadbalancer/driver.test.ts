@@ -85,7 +85,7 @@ describe('nginx -t on the rendered configuration', () => {
 
   it('refuses what nginx refuses, with its message', async () => {
     const files = nginxFiles(desired(), new Set(), settings())!;
-    const broken = { 'nginx.conf': files['nginx.conf'].replace('keepalive 16;', 'keepalive sixteen;') };
+    const broken = { 'nginx.conf': files['nginx.conf'].replace('keepalive 256;', 'keepalive sixteen;') };
     await assert.rejects(lifecycle().check(broken, new CommandRunner()), /nginx refused the configuration: .*invalid value "sixteen"/);
   });
 });

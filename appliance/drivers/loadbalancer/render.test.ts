@@ -91,7 +91,7 @@ http {
     server 198.51.100.21:8080 weight=1;
     server 198.51.100.22:8080 weight=2 down;
     server 198.51.100.23:8080 weight=1 down;
-    keepalive 16;
+    keepalive 256;
     keepalive_timeout 4s;
   }
 }
@@ -132,7 +132,7 @@ stream {
       'server 198.51.100.21:8080 weight=1;',
       'server 198.51.100.22:8080 weight=1 down;',
       'server 198.51.100.23:8080 weight=1 down;',
-      'keepalive 16;',
+      'keepalive 256;',
       'keepalive_timeout 4s;',
     ]);
   });

@@ -449,7 +449,7 @@ export function nginxKinds(dir: string): LineKind[] {
     '    return "";',
     '    least_conn;',
     '    hash $remote_addr consistent;',
-    '    keepalive 16;',
+    '    keepalive 256;',
     '    keepalive_timeout 4s;',
     'stream {',
   ];
