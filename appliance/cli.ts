@@ -168,7 +168,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   const swept = await sweepLeftovers(options.stateDir);
   if (swept.length > 0) logger.info({ files: swept }, 'removed what a killed agent left being written');
   const stats = new StatsCollector(runner, interfaces);
-  const metrics = new AgentMetrics(stats, daemons, () => engine.current?.generation ?? 0, loadBalancer);
+  const vpn = { status: () => appliance.vpn.status(runner) };
+  const metrics = new AgentMetrics(stats, daemons, () => engine.current?.generation ?? 0, loadBalancer, appliance.ha, vpn);
   engine.onReport((report) => metrics.applied(report));
   await reapplyPersisted(engine, live, services, logger);
 
@@ -184,6 +185,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     listenAddresses: listen,
     services,
     loadBalancer,
+    ha: appliance.ha,
+    vpn,
     version: agentVersion(),
     startedAt: Date.now(),
   });

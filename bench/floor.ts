@@ -24,6 +24,7 @@ import { metadataFirewall } from '../appliance/drivers/metadata/firewall.js';
 import { metadataProxyState } from '../appliance/metadata-proxy/state.js';
 import { routingFirewall } from '../appliance/drivers/routing/firewall.js';
 import { vpnFirewall } from '../appliance/drivers/vpn/firewall.js';
+import { renderVpn } from '../appliance/drivers/vpn/render.js';
 import { renderHostname } from '../appliance/drivers/hostname/render.js';
 import { interfaceSysctls, planInterfaces, type LiveLink } from '../appliance/drivers/interfaces/plan.js';
 import { renderInterfaces } from '../appliance/drivers/interfaces/render.js';
@@ -82,7 +83,7 @@ function firewallContributions(model: ConfigModel): FirewallContribution[] {
     { subsystem: 'dhcp', rules: dhcpFirewall(model, BENCH_HOST) },
     { subsystem: 'routing', rules: routingFirewall(renderRouting(model, BENCH_HOST).plan, model, BENCH_HOST) },
     { subsystem: 'metadata-proxy', rules: metadataFirewall(metadataProxyState(model), BENCH_HOST) },
-    { subsystem: 'vpn', rules: vpnFirewall(model.vpn) },
+    { subsystem: 'vpn', rules: vpnFirewall(renderVpn(model)) },
     { subsystem: 'ha', rules: haFirewall(model.ha) },
   ];
 }

@@ -3,7 +3,7 @@
 // version (about a minute) that CI runs so the suite never rots, asserting
 // nothing. Needs root (network namespaces), like the functional tests.
 //
-//   npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3,O1,L1]
+//   npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3,O1,L1,H1,V1]
 //
 // Every figure is measured in throwaway namespaces with the real kernel and
 // daemons; docs/performance.md explains each one and the latest results.
@@ -31,8 +31,10 @@ import {
   type LoadResult,
 } from './lib/lab.js';
 import { linearFit, median, round } from './lib/stats.js';
+import { destroyHaLab, haRows, measureHa } from './ha.js';
 import { destroyLoadBalancerLab, loadBalancerRows, measureLoadBalancer } from './loadbalancer.js';
 import { destroyOrchestratorLabs, measureOrchestrator, orchestratorRows } from './orchestrator.js';
+import { destroyVpnLab, measureVpn, vpnRows } from './vpn.js';
 import { ms, num, ratio, render, type Row, type Verdict } from './lib/table.js';
 import type { PlanResult } from './plan-runner.js';
 import { w1, w2, withOneAllocationChanged, withOneMoreFloatingIp, W1_TENANTS, guestV4, type Workload } from './workloads.js';
@@ -58,7 +60,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (arg === '--out') out = argv[++i];
     else if (arg === '--only') only = new Set(argv[++i]!.split(',').map((s) => s.trim().toUpperCase()));
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3,O1,L1]');
+      console.log('usage: npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3,O1,L1,H1,V1]');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
   }
@@ -67,10 +69,10 @@ function parseOptions(argv: readonly string[]): Options {
 
 const options = parseOptions(process.argv.slice(2));
 
-/** What each mode runs. The quick mode shrinks W2 to 10% and every duration, O1 to one run and 10 routers, L1 to 2 s loads and 2 s monitor probes. */
+/** What each mode runs. The quick mode shrinks W2 to 10% and every duration, O1 to one run and 10 routers, L1 to 2 s loads and 2 s monitor probes, H1 to 3 failovers, V1 to 2 s transfers and one tunnel. */
 const MODE = options.quick
-  ? { reps: 1, w3Reps: 1, w2Fraction: 0.1, w3Fractions: [0.04], reapplies: 5, repushes: 20, deltas: 1, loadMs: 2000, pacedMs: 2000, metadataRounds: 1, warmupMs: 300, originalBudgetMs: 5000, apiOnW2: false, o1: { reps: 1, routers: 10 }, l1: { loadMs: 2000, warmupMs: 300, changes: 3, monitorDelayS: 2 } }
-  : { reps: 3, w3Reps: 2, w2Fraction: 1, w3Fractions: [0.1, 0.25, 0.5], reapplies: 5, repushes: 100, deltas: 3, loadMs: 10_000, pacedMs: 5000, metadataRounds: 5, warmupMs: 1000, originalBudgetMs: 120_000, apiOnW2: true, o1: { reps: 3, routers: 50 }, l1: { loadMs: 10_000, warmupMs: 1000, changes: 9, monitorDelayS: 5 } };
+  ? { reps: 1, w3Reps: 1, w2Fraction: 0.1, w3Fractions: [0.04], reapplies: 5, repushes: 20, deltas: 1, loadMs: 2000, pacedMs: 2000, metadataRounds: 1, warmupMs: 300, originalBudgetMs: 5000, apiOnW2: false, o1: { reps: 1, routers: 10 }, l1: { loadMs: 2000, warmupMs: 300, changes: 3, monitorDelayS: 2 }, h1: { failovers: 3, connections: 5 }, v1: { seconds: 2, establishments: 1 } }
+  : { reps: 3, w3Reps: 2, w2Fraction: 1, w3Fractions: [0.1, 0.25, 0.5], reapplies: 5, repushes: 100, deltas: 3, loadMs: 10_000, pacedMs: 5000, metadataRounds: 5, warmupMs: 1000, originalBudgetMs: 120_000, apiOnW2: true, o1: { reps: 3, routers: 50 }, l1: { loadMs: 10_000, warmupMs: 1000, changes: 9, monitorDelayS: 5 }, h1: { failovers: 10, connections: 10 }, v1: { seconds: 5, establishments: 3 } };
 
 // --- clean-up -----------------------------------------------------------------
 
@@ -97,7 +99,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (interrupted) return;
     interrupted = signal;
     console.error(`\n${signal}: removing the benchmark namespaces`);
-    const teardown = Promise.allSettled([...[...labs].map((lab) => lab.destroy()), destroyOrchestratorLabs(), destroyLoadBalancerLab()]);
+    const teardown = Promise.allSettled([...[...labs].map((lab) => lab.destroy()), destroyOrchestratorLabs(), destroyLoadBalancerLab(), destroyHaLab(), destroyVpnLab()]);
     // The step under way fails once its lab goes, and its own finally blocks clean up what it was making:
     // wait for the suite (`running`, below; signals are only handled once it runs) to end, a minute at most.
     const settled = Promise.race([running, new Promise((resolve) => setTimeout(resolve, 60_000).unref())]);
@@ -631,6 +633,18 @@ async function main(): Promise<void> {
     const result = await measureLoadBalancer(MODE.l1, log);
     raw.L1 = result;
     rows.push(...loadBalancerRows(result));
+  }
+
+  if (wants('V1')) {
+    const result = await measureVpn(MODE.v1, log);
+    raw.V1 = result;
+    rows.push(...vpnRows(result));
+  }
+
+  if (wants('H1')) {
+    const result = await measureHa(MODE.h1, log);
+    raw.H1 = result;
+    rows.push(...haRows(result));
   }
 
   const wallS = (performance.now() - began) / 1000;

@@ -358,6 +358,44 @@ describe('validateDocument', () => {
     assert.equal(expectValid(validateDocument(doc, harnessHost)).ha, undefined);
   });
 
+  test('an HA pair member has exactly one peer, in IPv6 on its management network, and its own IPv6 management address', () => {
+    const problems = (change: (doc: ReturnType<typeof loadDocument>) => void) => {
+      const doc = loadDocument('harness-router.json');
+      doc.ha_resource = true;
+      doc.ha_config = { peers: ['fdca:3ba5:a17a:acda::3'], priority: 50 };
+      change(doc);
+      return expectErrors(validateDocument(doc, harnessHost)).map((p) => `${p.path}: ${p.message}`);
+    };
+    assert.deepEqual(
+      problems((doc) => (doc.ha_config.peers = ['fdca:3ba5:a17a:acda::3', 'fdca:3ba5:a17a:acda::4'])),
+      ['/ha_config/peers: lists 2 peers; an HA pair has exactly one (conntrackd synchronises connection state with one peer)'],
+    );
+    assert.deepEqual(problems((doc) => (doc.ha_config.peers = ['192.0.2.9'])), [
+      '/ha_config/peers/0: 192.0.2.9 is not an IPv6 address: the pair speaks VRRP and synchronises connection state over IPv6 on the management network',
+    ]);
+    assert.deepEqual(problems((doc) => (doc.ha_config.peers = ['fdca:3ba5:a17a:acdb::3'])), [
+      '/ha_config/peers/0: fdca:3ba5:a17a:acdb::3 is not on the management network (fdca:3ba5:a17a:acda::/64): the peers reach each other there directly',
+    ]);
+    assert.deepEqual(problems((doc) => (doc.ha_config.peers = ['fdca:3ba5:a17a:acda::2'])), [
+      "/ha_config/peers/0: fdca:3ba5:a17a:acda::2 is this appliance's own address (/networks/0/interface/addresses/0), not its peer's",
+    ]);
+    assert.deepEqual(problems((doc) => (doc.ha_config.peers = ['fe80::3'])), ['/ha_config/peers/0: fe80::3 is link-local: give the peer\'s management address']);
+    assert.deepEqual(problems((doc) => (doc.ha_config.peers = ['ff02::12'])), ['/ha_config/peers/0: ff02::12 is a multicast address: it cannot be the peer of an HA pair']);
+    assert.deepEqual(
+      problems((doc) => (doc.networks[0].interface.addresses = [])),
+      ['/networks/0/interface/addresses: an HA pair member needs an IPv6 address on the management network: VRRP and the connection state sync run over IPv6'],
+    );
+    // (The orchestrator's address is then inside a tenant network too.)
+    assert.ok(
+      problems((doc) => (doc.networks[0].network_type = 'isolated')).includes('/ha_resource: an HA pair member needs a management network: VRRP and the connection state sync run over it'),
+    );
+    // A peer inside the management subnet (not only the prefix of the own address) is on the network too.
+    const doc = loadDocument('harness-router.json');
+    doc.ha_resource = true;
+    doc.ha_config = { peers: ['fdca:3ba5:a17a:acda:f::3'] };
+    assert.equal(expectValid(validateDocument(doc, harnessHost)).ha?.peers[0]?.text, 'fdca:3ba5:a17a:acda:f::3');
+  });
+
   test('address_allocations is read like allocations', () => {
     const doc = loadDocument('harness-router.json');
     doc.networks[2].address_allocations = doc.networks[2].allocations;
@@ -732,6 +770,24 @@ describe('the normalised VPN and load-balancer model', () => {
     const model = expectValid(result);
     assert.deepEqual(result.warnings, [{ path: '/vpn/ipsec/0/ipsec_connections/0/local_ep_group/endpoints/1', message: 'gone is not the id of a subnet of this router; left out of the VPN' }]);
     assert.deepEqual(model.vpn[0]!.connections[0]!.localCidrs.map((x) => x.cidr), ['198.51.100.0/24']);
+  });
+
+  test('refuses what the appliance cannot do, naming the field: AH, transport mode, IKE lifetimes in kilobytes', () => {
+    type PolicyEdit = { ikepolicy: Record<string, unknown>; ipsecpolicy: Record<string, unknown> };
+    const base = '/vpn/ipsec/0/ipsec_connections/0';
+    for (const [edit, path, message] of [
+      [(c: PolicyEdit) => (c.ipsecpolicy.transform_protocol = 'ah'), `${base}/ipsecpolicy/transform_protocol`, 'ah is not supported: the appliance protects traffic with ESP only'],
+      [(c: PolicyEdit) => (c.ipsecpolicy.transform_protocol = 'ah-esp'), `${base}/ipsecpolicy/transform_protocol`, 'ah-esp is not supported: the appliance protects traffic with ESP only'],
+      [(c: PolicyEdit) => (c.ipsecpolicy.encapsulation_mode = 'transport'), `${base}/ipsecpolicy/encapsulation_mode`, 'transport is not supported: a site connection is carried in tunnel mode'],
+      [(c: PolicyEdit) => (c.ikepolicy.lifetime = { units: 'kilobytes', value: 1000 }), `${base}/ikepolicy/lifetime/units`, 'an IKE SA lifetime is in seconds only (strongSwan has no byte limit for IKE SAs)'],
+    ] as const) {
+      const doc = loadDocument('router-notes-8.1-vpn.json');
+      edit(doc.vpn.ipsec[0].ipsec_connections[0] as PolicyEdit);
+      assert.deepEqual(expectErrors(validateDocument(doc)), [{ path, message }]);
+    }
+    const child = loadDocument('router-notes-8.1-vpn.json');
+    child.vpn.ipsec[0].ipsec_connections[0].ipsecpolicy.lifetime = { units: 'kilobytes', value: 1000 };
+    expectValid(validateDocument(child));
   });
 
   test('the notes load balancer: listeners, pools, members and monitors with defaults filled', () => {

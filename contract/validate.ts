@@ -340,11 +340,7 @@ function buildModel(doc: Configuration, host: HostFacts | undefined, errors: Pro
   const staticRoutes = buildStaticRoutes(doc.static_routes ?? [], onLink, edges, fail);
   const orchestrator = buildOrchestrator(doc, networks, byAddress, fail);
 
-  let ha: ConfigModel['ha'];
-  if (doc.ha_resource) {
-    if (!doc.ha_config) fail('/ha_config', 'is required when ha_resource is true');
-    else ha = { peers: doc.ha_config.peers.map((p) => parseAddress(p)!), priority: doc.ha_config.priority ?? DEFAULT_HA_PRIORITY };
-  }
+  const ha = doc.ha_resource ? buildHa(doc, networks, byAddress, fail) : undefined;
 
   // A subnet id names the first subnet that carries it (ids are Neutron's, unique in practice).
   const subnetsById = new Map<string, ParsedCidr>();
@@ -712,6 +708,38 @@ function buildOrchestrator(doc: Configuration, networks: readonly NetworkModel[]
   };
 }
 
+/**
+ * An HA pair member: keepalived's VRRP and conntrackd's sync run between the
+ * two members' management addresses, over IPv6 (each VRRP instance needs an
+ * IPv6 virtual address, its VRID's link-local one, in the adverts' family),
+ * with exactly one peer (conntrackd synchronises with one address).
+ */
+function buildHa(doc: Configuration, networks: readonly NetworkModel[], byAddress: ReadonlyMap<string, string>, fail: Fail): ConfigModel['ha'] {
+  if (!doc.ha_config) {
+    fail('/ha_config', 'is required when ha_resource is true');
+    return undefined;
+  }
+  const peers = doc.ha_config.peers.map((p) => parseAddress(p)!);
+  const management = networks.findIndex((n) => n.type === 'management');
+  const own = networks[management]?.addresses.filter((a) => a.family === 6) ?? [];
+  if (peers.length !== 1) fail('/ha_config/peers', `lists ${peers.length} peers; an HA pair has exactly one (conntrackd synchronises connection state with one peer)`);
+  if (management < 0) fail('/ha_resource', 'an HA pair member needs a management network: VRRP and the connection state sync run over it');
+  else if (own.length === 0) fail(`/networks/${management}/interface/addresses`, 'an HA pair member needs an IPv6 address on the management network: VRRP and the connection state sync run over IPv6');
+  peers.forEach((peer, i) => {
+    const path = `/ha_config/peers/${i}`;
+    const notUnicast = notUnicastProblem(peer);
+    const mine = byAddress.get(peer.text);
+    if (notUnicast) fail(path, `${peer.text} ${notUnicast}: it cannot be the peer of an HA pair`);
+    else if (peer.family !== 6) fail(path, `${peer.text} is not an IPv6 address: the pair speaks VRRP and synchronises connection state over IPv6 on the management network`);
+    else if (isLinkLocal(peer)) fail(path, `${peer.text} is link-local: give the peer's management address`);
+    else if (mine !== undefined) fail(path, `${peer.text} is this appliance's own address (${mine}), not its peer's`);
+    else if (management >= 0 && own.length > 0 && !own.some((a) => contains(a, peer)) && !networks[management]!.subnets.some((s) => contains(s.cidr, peer))) {
+      fail(path, `${peer.text} is not on the management network (${own.map((a) => a.network).join(', ')}): the peers reach each other there directly`);
+    }
+  });
+  return { peers, priority: doc.ha_config.priority ?? DEFAULT_HA_PRIORITY };
+}
+
 // Neutron VPNaaS's defaults for what a document leaves out.
 const DEFAULT_LIFETIME: LifetimeModel = { units: 'seconds', value: 3600 };
 
@@ -790,6 +818,14 @@ function buildIpsecConnection(
   const peerAddress = parseAddress(conn.peer_address)!;
   const ike = conn.ikepolicy;
   const ipsec = conn.ipsecpolicy;
+  // What the appliance's strongSwan cannot do is refused rather than quietly done otherwise: the userspace
+  // data path (kernel-libipsec, used where the kernel has no ESP) carries ESP in tunnel mode only, and an
+  // IKE SA has no lifetime in bytes.
+  if (ipsec.transform_protocol === 'ah' || ipsec.transform_protocol === 'ah-esp') {
+    fail(`${base}/ipsecpolicy/transform_protocol`, `${ipsec.transform_protocol} is not supported: the appliance protects traffic with ESP only`);
+  }
+  if (ipsec.encapsulation_mode === 'transport') fail(`${base}/ipsecpolicy/encapsulation_mode`, 'transport is not supported: a site connection is carried in tunnel mode');
+  if (ike.lifetime?.units === 'kilobytes') fail(`${base}/ikepolicy/lifetime/units`, 'an IKE SA lifetime is in seconds only (strongSwan has no byte limit for IKE SAs)');
   return {
     id: conn.id,
     name: conn.name ?? '',

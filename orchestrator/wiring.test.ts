@@ -15,9 +15,9 @@ import { buildResource, checkStatePath, StartupError } from './wiring.js';
 
 describe('checkStatePath', () => {
   it('leaves room for the control sockets of the longest appliance name an enabled driver gives', () => {
-    // `<state_path>/appliances/ak-router-<36>/state/bird/bird.ctl` is 78 bytes past the state path; ak-loadbalancer- is 6 longer.
-    assert.doesNotThrow(() => checkStatePath('/'.padEnd(29, 's'), ['router']));
-    assert.throws(() => checkStatePath('/'.padEnd(30, 's'), ['router']), (error: unknown) => error instanceof StartupError && /is 1 bytes too long/.test(error.message));
+    // `<state_path>/appliances/ak-router-<36>_1/state/bird/bird.ctl` (an HA member) is 80 bytes past the state path; ak-loadbalancer-<36> is 4 longer.
+    assert.doesNotThrow(() => checkStatePath('/'.padEnd(27, 's'), ['router']));
+    assert.throws(() => checkStatePath('/'.padEnd(28, 's'), ['router']), (error: unknown) => error instanceof StartupError && /is 1 bytes too long/.test(error.message));
     assert.doesNotThrow(() => checkStatePath('/'.padEnd(23, 's'), ['router', 'loadbalancer']));
     assert.throws(() => checkStatePath('/'.padEnd(24, 's'), ['router', 'loadbalancer']), /\[DEFAULT\] state_path \/s+ is 1 bytes too long: the appliances' control sockets under it would exceed 107 bytes/);
     assert.throws(() => checkStatePath('/'.padEnd(24, 's'), ['loadbalancer']), /is 1 bytes too long/);

@@ -8,7 +8,7 @@ import { parseCidr } from '../contract/ip.js';
 import { ApplianceClient } from './client/appliance.js';
 import type { OrchestratorMetricsSink } from './core/control.js';
 import type { ManagedResource, ResourceHooks } from './core/dispatcher.js';
-import { applianceName, type ResourceDriver } from './core/driver.js';
+import { applianceName, HA_MEMBERS, memberName, type ResourceDriver } from './core/driver.js';
 import { POLL, type ResourceRef } from './core/events.js';
 import { InstanceManager, type ApplianceApi, type InstanceManagerTimings } from './core/instance-manager.js';
 import { Automaton } from './core/state-machine.js';
@@ -84,16 +84,21 @@ export class ResourceFileError extends StartupError {
 export type DriverName = 'router' | 'loadbalancer';
 const isDriverName = (driver: string): driver is DriverName => driver === 'router' || driver === 'loadbalancer';
 
+/** The kinds whose resources may run as HA pairs (`<name>_0`, `<name>_1`). */
+const HA_DRIVERS: readonly string[] = ['router'];
+
 /**
  * Each local appliance's agent keeps AF_UNIX control sockets (BIRD's is the
  * deepest, `bird/bird.ctl`; every appliance runs BIRD) in its state directory
  * under state_path, named after the appliance (`ak-<driver>-<id>`, ids of at
- * most 36 characters), and socket paths are limited to 107 bytes: refuse a
- * state_path that cannot hold them for the longest name an enabled driver gives.
+ * most 36 characters, `_<n>` added for an HA member), and socket paths are
+ * limited to 107 bytes: refuse a state_path that cannot hold them for the
+ * longest name an enabled driver gives.
  */
 export function checkStatePath(statePath: string, enabledDrivers: readonly string[]): void {
   const uuid = '00000000-0000-4000-8000-000000000000';
-  const longest = enabledDrivers.map((driver) => applianceName(driver, uuid)).reduce((a, b) => (b.length > a.length ? b : a), '');
+  const longestOf = (driver: string) => (HA_DRIVERS.includes(driver) ? memberName(applianceName(driver, uuid), HA_MEMBERS.length - 1) : applianceName(driver, uuid));
+  const longest = enabledDrivers.map(longestOf).reduce((a, b) => (b.length > a.length ? b : a), '');
   const deepest = join(statePath, 'appliances', longest, 'state', 'bird', 'bird.ctl');
   const excess = Buffer.byteLength(deepest) - 107;
   if (excess > 0) throw new StartupError(`[DEFAULT] state_path ${statePath} is ${excess} bytes too long: the appliances' control sockets under it would exceed 107 bytes`);

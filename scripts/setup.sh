@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 packages=(
   iproute2 iptables nftables conntrack conntrackd dnsmasq-base bird2 nginx-light libnginx-mod-stream
-  keepalived strongswan iputils-ping iputils-arping
+  keepalived strongswan-charon strongswan-swanctl libstrongswan-standard-plugins libcharon-extra-plugins
+  iputils-ping iputils-arping
   isc-dhcp-client ndisc6 curl procps util-linux tmux
 )
 missing=()

@@ -17,9 +17,10 @@ import { FakeRunner } from '../../test/support/fake-runner.js';
 import { ApplyEngine, CheckFailedError, type Subsystem } from '../engine/engine.js';
 import { DaemonRegistry } from '../host/daemons.js';
 import { InterfaceNames, type IpLink } from '../host/interfaces.js';
+import type { VrrpStatus } from '../host/vrrp.js';
 import { BODIES_AT_ONCE, BODIES_WAITING, createApp } from './app.js';
 import type { LoadBalancerStatus } from '../drivers/loadbalancer/status.js';
-import { AgentMetrics, type LoadBalancerView } from './metrics.js';
+import { AgentMetrics, type HaView, type LoadBalancerView } from './metrics.js';
 import { ALL_SERVICES, type EnabledServices } from './services.js';
 import { GatewayProbe } from './status.js';
 import { StatsCollector } from './stats.js';
@@ -98,7 +99,7 @@ class Harness {
   constructor(
     readonly stateDir: string,
     listenAddresses: readonly string[] = [LISTEN],
-    options: { readonly services?: EnabledServices; readonly loadBalancer?: LoadBalancerView } = {},
+    options: { readonly services?: EnabledServices; readonly loadBalancer?: LoadBalancerView; readonly ha?: HaView } = {},
   ) {
     const logger = pino({ level: 'info' }, { write: (line: string) => void this.lines.push(JSON.parse(line) as Record<string, unknown>) });
     this.runner
@@ -111,7 +112,7 @@ class Harness {
     const daemons = new DaemonRegistry();
     const stats = new StatsCollector(this.runner, interfaces);
     this.engine = new ApplyEngine(stateDir, subsystems(this.behaviour), this.runner, logger, { realName: (generic) => generic.replace('ge', 'eth') });
-    const metrics = new AgentMetrics(stats, daemons, () => this.engine.current?.generation ?? 0, options.loadBalancer);
+    const metrics = new AgentMetrics(stats, daemons, () => this.engine.current?.generation ?? 0, options.loadBalancer, options.ha);
     this.engine.onReport((report) => metrics.applied(report));
     this.app = createApp({
       engine: this.engine,
@@ -125,6 +126,7 @@ class Harness {
       listenAddresses,
       services: options.services ?? ALL_SERVICES,
       ...(options.loadBalancer ? { loadBalancer: options.loadBalancer } : {}),
+      ...(options.ha ? { ha: options.ha } : {}),
       version: '0.0.0-test',
       startedAt: Date.now(),
     });
@@ -278,6 +280,22 @@ describe('the v1 API in-process', () => {
       assert.match(metrics, /^astara_lb_listener_requests\{listener="web",port="80"\} 40$/m);
       status = undefined;
       assert.doesNotMatch((await request(lb.app).get('/metrics').expect(200)).text, /^astara_lb_/m);
+    });
+
+    it("GET /v1/status and /metrics: an HA pair member's VRRP state, none on a single router", async () => {
+      assert.equal(((await request(h.app).get('/v1/status').expect(200)).body as { ha: unknown }).ha, null);
+      let status: VrrpStatus | undefined = { state: 'MASTER', since: '2026-01-02T03:04:05.000Z', peer: 'fdca:3ba5:a17a:acda::3', transitions: 2 };
+      const pair = new Harness(dir, [LISTEN], { ha: { status: () => status } });
+      const body = (await request(pair.app).get('/v1/status/').expect(200)).body as { ha: unknown };
+      assert.deepEqual(body.ha, { state: 'MASTER', since: '2026-01-02T03:04:05.000Z', peer: 'fdca:3ba5:a17a:acda::3' });
+      const metrics = (await request(pair.app).get('/metrics').expect(200)).text;
+      assert.match(metrics, /^astara_appliance_ha_state\{state="MASTER",peer="fdca:3ba5:a17a:acda::3"\} 1$/m);
+      for (const other of ['INIT', 'BACKUP', 'FAULT', 'STOP']) assert.match(metrics, new RegExp(`^astara_appliance_ha_state\\{state="${other}",peer="fdca:3ba5:a17a:acda::3"\\} 0$`, 'm'));
+      assert.match(metrics, /^astara_appliance_ha_state_since_seconds\{peer="fdca:3ba5:a17a:acda::3"\} 1767323045$/m);
+      assert.match(metrics, /^astara_appliance_ha_transitions\{peer="fdca:3ba5:a17a:acda::3"\} 2$/m);
+      status = undefined;
+      assert.equal(((await request(pair.app).get('/v1/status').expect(200)).body as { ha: unknown }).ha, null);
+      assert.doesNotMatch((await request(pair.app).get('/metrics').expect(200)).text, /^astara_appliance_ha_/m);
     });
 
     it('404 as JSON for an unknown route, 405 with Allow for a wrong method', async () => {

@@ -10,9 +10,11 @@ import { toApiInterface, type InterfaceNames, type LiveInterface } from '../host
 import { SharedRead } from './cache.js';
 import { parseJsonBody, sendError, sendJson } from './json.js';
 import { lockoutProblems } from './lockout.js';
+import { redactSecrets } from './redact.js';
+import type { VpnView } from './vpn-metrics.js';
 import type { GatewayProbe } from './status.js';
 import type { DaemonRegistry } from '../host/daemons.js';
-import type { AgentMetrics, LoadBalancerView } from './metrics.js';
+import type { AgentMetrics, HaView, LoadBalancerView } from './metrics.js';
 import { servicesProblems, type EnabledServices } from './services.js';
 import type { StatsCollector } from './stats.js';
 
@@ -31,6 +33,10 @@ export interface ApiDependencies {
   readonly services: EnabledServices;
   /** The load balancer's status (none on an agent without the subsystem). */
   readonly loadBalancer?: LoadBalancerView;
+  /** The VRRP state of an HA pair member (none on an agent without the subsystem). */
+  readonly ha?: HaView;
+  /** The VPN connections' status (none on an agent without the subsystem). */
+  readonly vpn?: VpnView;
   readonly version: string;
   readonly startedAt: number;
 }
@@ -73,6 +79,8 @@ export function createApp(deps: ApiDependencies): express.Express {
         // Set while the document is the desired state but not (all) on the host: a re-apply at start-up failed and is retried.
         degraded: deps.engine.degraded ?? null,
         daemons: deps.daemons.status(),
+        // An HA pair member's VRRP state (MASTER holds the pair's addresses); null on a single router.
+        ha: haStatus(deps.ha),
         last_apply: last ? { ok: last.ok, generation: last.generation, started_at: last.started_at, duration_ms: last.duration_ms, failed_step: last.failed_step ?? null } : null,
       });
     },
@@ -96,7 +104,7 @@ export function createApp(deps: ApiDependencies): express.Express {
   });
   route(v1, '/v1/system/config', {
     get: (_req, res) => {
-      sendJson(res, 200, { configuration: deps.engine.current?.document ?? {} });
+      sendJson(res, 200, { configuration: redactSecrets(deps.engine.current?.document ?? {}) });
     },
     put: [requireJson, gate.enter, readBody, parseBody, async (req, res) => putConfig(deps, req, res)],
   });
@@ -123,6 +131,16 @@ export function createApp(deps: ApiDependencies): express.Express {
         return;
       }
       sendJson(res, 200, { loadbalancer: status });
+    },
+  });
+  route(v1, '/v1/vpn/status', {
+    get: async (_req, res) => {
+      const status = await deps.vpn?.status();
+      if (!status) {
+        sendError(res, 404, 'no VPN is configured', [{ path: '/vpn/ipsec', message: 'the applied configuration has no VPN service' }]);
+        return;
+      }
+      sendJson(res, 200, { vpn: status });
     },
   });
   route(v1, '/metrics', {
@@ -283,7 +301,7 @@ async function putConfig(deps: ApiDependencies, req: Request, res: Response): Pr
   }
   try {
     const report = await deps.engine.apply(result.document, result.model);
-    sendJson(res, 200, { configuration: result.document, generation: report.generation, warnings: result.warnings });
+    sendJson(res, 200, { configuration: redactSecrets(result.document), generation: report.generation, warnings: result.warnings });
   } catch (error) {
     if (error instanceof CheckFailedError) {
       sendError(res, 422, 'a daemon refused its configuration', [{ path: error.subsystem, message: error.message }]);
@@ -297,6 +315,11 @@ async function putConfig(deps: ApiDependencies, req: Request, res: Response): Pr
 
 function withWarnings(errors: Problem[], warnings: Problem[]): Problem[] {
   return [...errors, ...warnings.map((w) => ({ path: w.path, message: `warning: ${w.message}` }))];
+}
+
+function haStatus(view: HaView | undefined): { state: string; since: string; peer: string } | null {
+  const status = view?.status();
+  return status ? { state: status.state, since: status.since, peer: status.peer } : null;
 }
 
 function requestLogger(logger: Logger, metrics: AgentMetrics): Handler {

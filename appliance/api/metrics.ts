@@ -1,20 +1,29 @@
 // GET /metrics in Prometheus text format (prom-client): the figures of
 // /v1/system/stats, refreshed at scrape time, plus the agent's own: applies,
-// apply durations, and API requests by route and status; and, on a load
+// apply durations, and API requests by route and status; on a load
 // balancer, what GET /v1/loadbalancer/status says with each listener's
-// connections and requests.
+// connections and requests; on an HA pair member, its VRRP state; with a
+// VPN, each connection's SA states and counters (vpn-metrics.ts).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ListenerTraffic } from '../drivers/loadbalancer/index.js';
 import type { LoadBalancerStatus } from '../drivers/loadbalancer/status.js';
 import type { ApplyReport } from '../engine/engine.js';
 import type { DaemonRegistry } from '../host/daemons.js';
+import { VRRP_ROLES, type VrrpStatus } from '../host/vrrp.js';
 import type { StatsCollector } from './stats.js';
+import { vpnGauges, type VpnView } from './vpn-metrics.js';
 
 /** What the API reads of the load-balancer subsystem. */
 export interface LoadBalancerView {
   /** Undefined when no load balancer is configured. */
   status(): LoadBalancerStatus | undefined;
   traffic(): Promise<ListenerTraffic[]>;
+}
+
+/** What the API reads of the ha subsystem. */
+export interface HaView {
+  /** Undefined on a single router. */
+  status(): VrrpStatus | undefined;
 }
 
 export class AgentMetrics {
@@ -29,7 +38,7 @@ export class AgentMetrics {
   });
   readonly #generation = new Gauge({ name: 'astara_config_generation', help: 'Generation of the applied configuration', registers: [this.registry] });
 
-  constructor(stats: StatsCollector, daemons: DaemonRegistry, generation: () => number, loadBalancer?: LoadBalancerView) {
+  constructor(stats: StatsCollector, daemons: DaemonRegistry, generation: () => number, loadBalancer?: LoadBalancerView, ha?: HaView, vpn?: VpnView) {
     const registry = this.registry;
     const interfaceGauge = (name: string, help: string) =>
       new Gauge({ name, help, labelNames: ['interface', 'direction'], registers: [registry] });
@@ -77,9 +86,25 @@ export class AgentMetrics {
       }
     };
 
+    const haState = new Gauge({ name: 'astara_appliance_ha_state', help: "An HA pair member's VRRP state (1 for the current one, 0 for the others)", labelNames: ['state', 'peer'], registers: [registry] });
+    const haSince = new Gauge({ name: 'astara_appliance_ha_state_since_seconds', help: 'When the HA pair member entered its VRRP state (Unix time)', labelNames: ['peer'], registers: [registry] });
+    const haTransitions = new Gauge({ name: 'astara_appliance_ha_transitions', help: "Changes of the HA pair member's VRRP state since the agent started", labelNames: ['peer'], registers: [registry] });
+    const refreshHa = (view: HaView) => {
+      for (const gauge of [haState, haSince, haTransitions]) gauge.reset();
+      const status = view.status();
+      if (!status) return;
+      for (const state of VRRP_ROLES) haState.set({ state, peer: status.peer }, state === status.state ? 1 : 0);
+      haSince.set({ peer: status.peer }, Date.parse(status.since) / 1000);
+      haTransitions.set({ peer: status.peer }, status.transitions);
+    };
+
+    const refreshVpn = vpnGauges(registry);
+
     // Refreshed once per scrape, before the registry is serialised.
     this.refresh = async () => {
       if (loadBalancer) await refreshLoadBalancer(loadBalancer);
+      if (ha) refreshHa(ha);
+      if (vpn) await refreshVpn(vpn);
       this.#generation.set(generation());
       const figures = await stats.collect();
       for (const gauge of [bytes, packets, errors, drops]) gauge.reset();

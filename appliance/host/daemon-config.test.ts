@@ -201,6 +201,13 @@ describe('DaemonLifecycle', () => {
     assert.deepEqual(runner.calls.map((c) => c.argv[0]), []);
   });
 
+  it('checks nothing for a daemon without a checker (conntrackd has none)', async () => {
+    const fake = lifecycle({ checker: undefined });
+    await fake.check(A, runner);
+    assert.deepEqual(runner.calls, []);
+    assert.equal(existsSync(folder().candidate), false);
+  });
+
   it('lets a host failure writing the candidate through as one (not a refusal), and leaves no file', async () => {
     await mkdir(stateDir, { recursive: true });
     await writeFile(join(stateDir, 'fake'), 'a file where the folder should be');

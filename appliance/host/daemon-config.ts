@@ -63,7 +63,8 @@ export interface DaemonDefinition<File extends string> {
   readonly files: Readonly<Record<File, FileChange>>;
   /** In the foreground, reading only files of its folder. */
   readonly argv: readonly string[];
-  readonly checker: {
+  /** The daemon's own checker; without one (conntrackd has none) only the rendering of validated values stands behind the files. */
+  readonly checker?: {
     /** One file with everything the checker must see (the files may reference each other). */
     candidate(files: DaemonFiles<File>): string;
     argv(candidatePath: string): readonly string[];
@@ -71,6 +72,8 @@ export interface DaemonDefinition<File extends string> {
   /** Without one, every change restarts the daemon. */
   readonly reload?: Reload;
   readonly ready: Readiness;
+  /** Run before every start, also the supervisor's own tries (to remove a lock file a killed copy left, for example). */
+  readonly beforeStart?: () => Promise<void>;
 }
 
 /** What the lifecycle needs of a supervised process (the real one is `Daemon`). */
@@ -106,14 +109,15 @@ export class DaemonLifecycle<File extends string> {
 
   /** The daemon's own checker on `desired`; only the candidate file is written, and it is removed after. */
   async check(desired: DaemonFiles<File> | undefined, runner: CommandRunner): Promise<void> {
-    if (desired === undefined) return;
+    const checker = this.definition.checker;
+    if (desired === undefined || !checker) return;
     const live = await this.#read();
     if (this.#names.every((name) => live[name] === desired[name])) return;
     const { dir, candidate, name } = this.definition.folder;
     try {
       await mkdir(dir, { recursive: true });
-      await writeFile(candidate, this.definition.checker.candidate(desired), { mode: 0o600 });
-      const result = await runner.read(this.definition.checker.argv(candidate), { allowFailure: true, timeoutMs: CHECK_TIMEOUT_MS });
+      await writeFile(candidate, checker.candidate(desired), { mode: 0o600 });
+      const result = await runner.read(checker.argv(candidate), { allowFailure: true, timeoutMs: CHECK_TIMEOUT_MS });
       if (result.exitCode !== 0) throw new Error(`${name} refused the configuration: ${(result.stderr || result.stdout).trim()}`);
     } finally {
       await rm(candidate, { force: true });
@@ -246,8 +250,8 @@ export class DaemonLifecycle<File extends string> {
  * appliance that never needs it does not report it.
  */
 export function supervisedDaemon<File extends string>(definition: DaemonDefinition<File>, registry: DaemonRegistry, logger: Logger): DaemonLifecycle<File> {
-  const { folder, argv, ready } = definition;
-  const daemon = new Daemon({ name: folder.name, argv, logFile: folder.log, recordFile: folder.record, ready }, logger);
+  const { folder, argv, ready, beforeStart } = definition;
+  const daemon = new Daemon({ name: folder.name, argv, logFile: folder.log, recordFile: folder.record, ready, ...(beforeStart ? { beforeStart } : {}) }, logger);
   const control: DaemonControl = {
     get running() {
       return daemon.running;

@@ -117,6 +117,24 @@ describe('Daemon', () => {
     assert.match(readFileSync(join(dir, 'fake', 'fake.log'), 'utf8'), /ready/);
   });
 
+  it('runs what the daemon needs before each start, also the tries after a crash', async () => {
+    let prepared = 0;
+    // The daemon starts only once its flag is made again: what a stale lock file's removal is to conntrackd.
+    const d = daemon({
+      beforeStart: async () => {
+        prepared++;
+        await writeFile(flag, '');
+      },
+    });
+    await rm(flag);
+    await d.start();
+    assert.equal(prepared, 1);
+    await rm(flag);
+    process.kill(d.pid!, 'SIGKILL');
+    await waitFor('the supervisor to start it again', () => prepared === 2 && d.running);
+    assert.equal(d.status().restarts, 1);
+  });
+
   it('tries no more once stopped', async () => {
     await rm(flag);
     const d = daemon();

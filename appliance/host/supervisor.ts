@@ -33,6 +33,8 @@ export interface DaemonSpec {
   /** Where the supervisor records the running child (`RECORD_FILE` in the daemon's folder). */
   readonly recordFile: string;
   readonly ready?: Readiness;
+  /** Run before every try to start the daemon. */
+  readonly beforeStart?: () => Promise<void>;
 }
 
 export interface DaemonStatus {
@@ -150,6 +152,7 @@ export class Daemon {
   async #try(): Promise<void> {
     this.#starting = true;
     try {
+      await this.spec.beforeStart?.();
       const logOffset = await fileSize(this.spec.logFile);
       const child = await this.#spawn();
       await this.#awaitReady(logOffset);

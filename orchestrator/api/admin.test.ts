@@ -23,7 +23,10 @@ const RESOURCE: ResourceDetailView = {
   action: 'poll',
   queue_length: 0,
   boot_attempts: 0,
-  appliances: [{ name: 'ak-router-r1', id: 'i1', status: 'ACTIVE', management_address: 'fdca:3ba5:a17a:acda::5', booted_at: '2024-05-01T10:00:00.000Z', details: { namespace: 'ak-router-r1', agent_pid: 4242 } }],
+  ha: { requested: false, pair: false },
+  appliances: [
+    { name: 'ak-router-r1', id: 'i1', status: 'ACTIVE', health: 'answering', management_address: 'fdca:3ba5:a17a:acda::5', booted_at: '2024-05-01T10:00:00.000Z', ha: null, details: { namespace: 'ak-router-r1', agent_pid: 4242 } },
+  ],
   last_push: { at: '2024-05-01T10:00:05.000Z', ok: true, duration_ms: 120, generation: 3, error: null },
   last_error: null,
   debug: { enabled: false, scope: null, reason: null },

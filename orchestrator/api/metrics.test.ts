@@ -14,6 +14,7 @@ function resource(id: string, state: string, instanceState: string): ResourceVie
     action: 'poll',
     queue_length: 0,
     boot_attempts: 0,
+    ha: { requested: false, pair: false },
     appliances: [],
     last_push: null,
     last_error: null,

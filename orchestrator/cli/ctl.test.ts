@@ -21,7 +21,10 @@ const LOCAL: ResourceDetailView = {
   action: 'poll',
   queue_length: 0,
   boot_attempts: 1,
-  appliances: [{ name: 'ak-router-r1', id: 'i1', status: 'ACTIVE', management_address: 'fdca::5', booted_at: '2024-05-01T10:00:00.000Z', details: { namespace: 'ak-router-r1', agent_pid: 4242 } }],
+  ha: { requested: false, pair: false },
+  appliances: [
+    { name: 'ak-router-r1', id: 'i1', status: 'ACTIVE', health: 'answering', management_address: 'fdca::5', booted_at: '2024-05-01T10:00:00.000Z', ha: null, details: { namespace: 'ak-router-r1', agent_pid: 4242 } },
+  ],
   last_push: { at: new Date(Date.now() - 5000).toISOString(), ok: true, duration_ms: 120, generation: 3, error: null },
   last_error: null,
   debug: { enabled: true, scope: 'tenant', reason: 'upgrade' },
@@ -34,11 +37,36 @@ const CLOUD: ResourceDetailView = {
   ...LOCAL,
   id: 'r2',
   instance_state: 'booting',
-  appliances: [{ name: 'ak-router-r2', id: 'i2', status: 'BUILD', management_address: 'fdca::9', booted_at: '2024-05-01T10:00:00.000Z', details: {} }],
+  appliances: [{ name: 'ak-router-r2', id: 'i2', status: 'BUILD', health: 'booting', management_address: 'fdca::9', booted_at: '2024-05-01T10:00:00.000Z', ha: null, details: {} }],
   last_push: null,
   debug: { enabled: false, scope: null, reason: null },
   transitions: [],
 };
+
+const PAIR: ResourceDetailView = {
+  ...LOCAL,
+  id: 'r3',
+  ha: { requested: true, pair: true },
+  appliances: [
+    {
+      name: 'ak-router-r3_0',
+      id: 'i30',
+      status: 'ACTIVE',
+      health: 'answering',
+      management_address: 'fdca::30',
+      booted_at: '2024-05-01T10:00:00.000Z',
+      ha: { state: 'MASTER', since: '2024-05-01T10:00:03.000Z', peer: 'fdca::31' },
+      details: { namespace: 'ak-router-r3_0', agent_pid: 4300 },
+    },
+    { name: 'ak-router-r3_1', id: 'i31', status: 'ACTIVE', health: 'silent', management_address: 'fdca::31', booted_at: '2024-05-01T10:00:01.000Z', ha: { state: 'unknown', since: null, peer: null }, details: {} },
+  ],
+};
+
+/** Routers whose `ha` was switched and that were not rebuilt yet. */
+const HALF_DONE: ResourceDetailView[] = [
+  { ...LOCAL, id: 'r4', ha: { requested: true, pair: false } },
+  { ...PAIR, id: 'r5', ha: { requested: false, pair: true } },
+];
 
 const WORKERS: WorkersView = {
   shards: [{ index: 0, queue_length: 2, runners_busy: 1, runners: [{ index: 0, status: 'updating r1' }, { index: 1, status: 'waiting for task' }], resources: 2, tenants: 1 }],
@@ -66,7 +94,7 @@ class FakeControl implements OrchestratorControl {
   }
 
   getResource(id: string): ResourceDetailView | undefined {
-    return [LOCAL, CLOUD].find((r) => r.id === id);
+    return [LOCAL, CLOUD, PAIR, ...HALF_DONE].find((r) => r.id === id);
   }
 
   workers(): WorkersView {
@@ -187,8 +215,21 @@ describe('astara-ctl', { timeout: 30_000 }, () => {
     assert.match(result.out, /^last push: +ok \ds ago \(.*, 120 ms, generation 3\)$/m);
     assert.match(result.out, /^ {2}agent_pid: +4242$/m);
     assert.match(result.out, /^recent transitions:\n {2}AT +FROM +TO +ACTION +INSTANCE\n {2}2024-05-01T10:00:04.000Z +CalcAction +ConfigureInstance +update +up$/m);
+    assert.match(result.out, /^appliance ak-router-r1: +ACTIVE, answering, fdca::5, id i1, booted 2024-05-01T10:00:00.000Z$/m);
+    assert.doesNotMatch(result.out, /^ha:|VRRP/m, 'nothing about HA for a single appliance');
     const json = await run(['--url', url, 'show', 'r1', '--json']);
     assert.deepEqual(JSON.parse(json.out), LOCAL);
+  });
+
+  it('show lists both members of an HA pair with their health and VRRP state, and says when a rebuild is pending', async () => {
+    const pair = await run(['--url', url, 'show', 'r3']);
+    assert.equal(pair.status, 0, pair.err);
+    assert.match(pair.out, /^ha: +pair$/m);
+    assert.match(pair.out, /^appliance ak-router-r3_0: +ACTIVE, answering, fdca::30, VRRP MASTER since 2024-05-01T10:00:03.000Z \(peer fdca::31\), id i30, booted 2024-05-01T10:00:00.000Z$/m);
+    assert.match(pair.out, /^appliance ak-router-r3_1: +ACTIVE, silent, fdca::31, VRRP unknown, id i31, booted 2024-05-01T10:00:01.000Z$/m);
+    assert.deepEqual(JSON.parse((await run(['--url', url, 'show', 'r3', '--json'])).out), PAIR);
+    assert.match((await run(['--url', url, 'show', 'r4'])).out, /^ha: +one appliance \(the router asks for a pair: a rebuild makes it one\)$/m);
+    assert.match((await run(['--url', url, 'show', 'r5'])).out, /^ha: +pair \(the router no longer asks for one: a rebuild makes it one appliance\)$/m);
   });
 
   it('fails with a clear message when the orchestrator is unreachable', async () => {

@@ -7,7 +7,8 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { execa } from 'execa';
 import { decode } from 'ini';
 import { request } from 'undici';
-import type { ResourceDetailView, ResourceView, WorkersView } from '../core/control.js';
+import type { AgentHaStatus } from '../client/appliance.js';
+import type { HaView, ResourceDetailView, ResourceView, WorkersView } from '../core/control.js';
 import type { BrowseApi } from './browse.js';
 import { formatAge, lastPushText, renderPairs, renderTable, resourceTable } from './table.js';
 
@@ -172,8 +173,13 @@ export function showText(resource: ResourceDetailView, now: number): string {
     ['last push', pushText],
     ['last error', resource.last_error ? `${resource.last_error.message} (${formatAge(resource.last_error.at, now)} ago)` : '-'],
   ];
+  if (resource.ha.requested || resource.ha.pair) pairs.push(['ha', haText(resource.ha)]);
   for (const appliance of resource.appliances) {
-    pairs.push([`appliance ${appliance.name}`, `${appliance.status}, ${appliance.management_address ?? 'no address'}, id ${appliance.id}, booted ${appliance.booted_at}`]);
+    const vrrp = appliance.ha ? `, ${vrrpText(appliance.ha)}` : '';
+    pairs.push([
+      `appliance ${appliance.name}`,
+      `${appliance.status}, ${appliance.health}, ${appliance.management_address ?? 'no address'}${vrrp}, id ${appliance.id}, booted ${appliance.booted_at}`,
+    ]);
     for (const key of Object.keys(appliance.details).sort()) pairs.push([`  ${key}`, detailText(appliance.details[key])]);
   }
   const lines = renderPairs(pairs);
@@ -185,6 +191,16 @@ export function showText(resource: ResourceDetailView, now: number): string {
     lines.push(...renderTable([{ title: 'AT' }, { title: 'FROM' }, { title: 'TO' }, { title: 'ACTION' }, { title: 'INSTANCE' }], rows).map((l) => `  ${l}`));
   }
   return `${lines.join('\n')}\n`;
+}
+
+function haText(ha: HaView): string {
+  if (ha.pair && ha.requested) return 'pair';
+  if (ha.pair) return 'pair (the router no longer asks for one: a rebuild makes it one appliance)';
+  return 'one appliance (the router asks for a pair: a rebuild makes it one)';
+}
+
+function vrrpText(ha: AgentHaStatus): string {
+  return `VRRP ${ha.state}${ha.since === null ? '' : ` since ${ha.since}`}${ha.peer === null ? '' : ` (peer ${ha.peer})`}`;
 }
 
 function detailText(value: unknown): string {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { Agent, request } from 'undici';
-import { ApplianceClient, ApplianceRequestError, applianceUrl, ConfigPushError, ConfigRejectedError } from './appliance.js';
+import { ApplianceClient, ApplianceRequestError, applianceUrl, ConfigPushError, ConfigRejectedError, haStatusOf } from './appliance.js';
 
 interface Received {
   readonly method: string;
@@ -92,6 +92,24 @@ describe('ApplianceClient.status', () => {
     } finally {
       await c.close();
       await agent.close();
+    }
+  });
+
+  it("reads an HA member's VRRP state; only plain words reach the operator", async () => {
+    const ha = { state: 'MASTER', since: '2024-05-01T10:00:00.123Z', peer: 'fdca:3ba5:a17a:acda::11' };
+    const agent = await fakeAgent(json(200, { generation: 3, ha }));
+    const c = client();
+    try {
+      assert.deepEqual(await c.status('127.0.0.1', agent.port), { generation: 3, ha });
+    } finally {
+      await c.close();
+      await agent.close();
+    }
+    assert.deepEqual(haStatusOf({ state: 'BACKUP' }), { state: 'BACKUP', since: null, peer: null });
+    assert.deepEqual(haStatusOf({ state: 'FAULT', since: 1714557600, peer: { address: 'x' } }), { state: 'FAULT', since: null, peer: null });
+    assert.deepEqual(haStatusOf({ state: 'BACKUP', since: 'now\u001b[2J', peer: 'a b' }), { state: 'BACKUP', since: null, peer: null });
+    for (const value of [null, 'MASTER', [], {}, { state: '' }, { state: 'MASTER\n' }, { state: 'x'.repeat(65) }, { state: 7 }]) {
+      assert.equal(haStatusOf(value), undefined, JSON.stringify(value));
     }
   });
 

@@ -33,6 +33,23 @@ export interface ApplianceInterface {
   readonly [key: string]: unknown;
 }
 
+/** An HA member's VRRP state as its agent reports it in `GET /v1/status/` (`ha`). */
+export interface AgentHaStatus {
+  /** keepalived's state: `MASTER`, `BACKUP`, `FAULT`... */
+  readonly state: string;
+  /** When it entered that state, as the agent wrote it. */
+  readonly since: string | null;
+  readonly peer: string | null;
+}
+
+/** What `GET /v1/status/` tells the orchestrator. */
+export interface AgentStatus {
+  /** Documents applied (0: none); undefined while the agent does not hold its document. */
+  readonly generation: number | undefined;
+  /** The VRRP state of an HA member; absent when the agent reports none. */
+  readonly ha?: AgentHaStatus;
+}
+
 export interface RejectionDetail {
   readonly path?: string;
   readonly message: string;
@@ -125,7 +142,7 @@ export class ApplianceClient {
    * The agent's status, or undefined when it does not answer 200 with JSON in
    * time. `generation` counts the documents it applied (0: it holds none).
    */
-  async status(address: string, port: number): Promise<{ generation: number | undefined } | undefined> {
+  async status(address: string, port: number): Promise<AgentStatus | undefined> {
     let answer: Answer;
     try {
       answer = await this.#exchange('GET', applianceUrl(address, port, '/v1/status/', this.#tls), this.#aliveTimeoutMs, MAX_BODY_BYTES);
@@ -139,7 +156,11 @@ export class ApplianceClient {
     // An agent still re-applying its persisted document after a failure
     // (`degraded`) does not hold it yet, whatever its generation says.
     const degraded = isRecord(body) && body.degraded !== undefined && body.degraded !== null;
-    return { generation: !degraded && typeof generation === 'number' && Number.isInteger(generation) && generation >= 0 ? generation : undefined };
+    const ha = isRecord(body) ? haStatusOf(body.ha) : undefined;
+    return {
+      generation: !degraded && typeof generation === 'number' && Number.isInteger(generation) && generation >= 0 ? generation : undefined,
+      ...(ha ? { ha } : {}),
+    };
   }
 
   /** The appliance's interfaces (`geN` names and MACs). */
@@ -251,6 +272,17 @@ function parseJson(body: Buffer): unknown {
 const excerpt = (text: string): string => (text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text).trim();
 
 const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+// What the agent reports reaches an operator's terminal: only short plain words pass.
+const STATUS_WORD = /^[A-Za-z0-9_.:+-]{1,64}$/;
+const statusWord = (value: unknown): string | null => (typeof value === 'string' && STATUS_WORD.test(value) ? value : null);
+
+/** The `ha` of a status answer; undefined when absent or without a readable state. */
+export function haStatusOf(value: unknown): AgentHaStatus | undefined {
+  if (!isRecord(value)) return undefined;
+  const state = statusWord(value.state);
+  return state === null ? undefined : { state, since: statusWord(value.since), peer: statusWord(value.peer) };
+}
 
 const isApplianceInterface = (value: unknown): value is ApplianceInterface =>
   isRecord(value) && typeof value.ifname === 'string' && typeof value.lladdr === 'string';

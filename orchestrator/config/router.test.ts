@@ -196,6 +196,17 @@ describe('buildRouterConfig', () => {
     assertValid(built);
   });
 
+  it('makes ha_resource from the peering, not from the router: an ha router not (yet) a pair gets a single-appliance document', () => {
+    const built = buildRouterConfig(input({ detail: { ...detail, router: { ...detail.router, ha: true } } }));
+    assert.equal(built.ha_resource, false);
+    assert.equal('ha_config' in built, false);
+    assertValid(built);
+    const member = buildRouterConfig(input({ haConfig: { peers: ['fdca:3ba5:a17a:acda::7'], priority: 50 } }));
+    assert.equal(member.ha_resource, true);
+    assert.deepEqual(member.ha_config, { peers: ['fdca:3ba5:a17a:acda::7'], priority: 50 });
+    assertValid(member);
+  });
+
   it('takes the default IPv4 gateway from the external subnet holding an external IPv4 address', () => {
     const twoSubnets = new Map(networks);
     twoSubnets.set(EXT_NET, {

@@ -25,7 +25,11 @@ export interface RouterConfigInput {
   readonly labels: Record<string, string[]>;
   /** Where the appliance reaches the orchestrator (metadata upstream) and its name. */
   readonly orchestrator: { readonly address: string; readonly metadata_port: number; readonly host: string };
-  /** HA pairs only: the other instances' management addresses and this one's VRRP priority. */
+  /**
+   * HA pair members only: the other members' management addresses and this
+   * one's VRRP priority. It, not the router's `ha`, makes `ha_resource`: a
+   * router whose `ha` changed runs as it was booted until it is rebuilt.
+   */
   readonly haConfig?: { readonly peers: readonly string[]; readonly priority: number };
 }
 
@@ -55,7 +59,7 @@ export function buildRouterConfig(input: RouterConfigInput): Configuration {
     tenant_id: tenantId,
     hostname: applianceHostname(tenantId),
     orchestrator: { address: input.orchestrator.address, metadata_port: input.orchestrator.metadata_port, host: input.orchestrator.host },
-    ha_resource: detail.router.ha ?? false,
+    ha_resource: input.haConfig !== undefined,
     vpn: {},
     ...(input.haConfig ? { ha_config: { peers: [...input.haConfig.peers], priority: input.haConfig.priority } } : {}),
   };

@@ -1,16 +1,37 @@
 // What the admin API, astara-ctl and the console see of the running
 // orchestrator: commands in, JSON views out. The core implements it; the API
 // only translates HTTP to these calls.
+import type { AgentHaStatus } from '../client/appliance.js';
 import type { CommandBody } from './events.js';
+
+/**
+ * Whether an appliance's agent answered the last health check: `booting`
+ * until it first answers (within boot_timeout of its boot), then `answering`
+ * or `silent`.
+ */
+export type ApplianceHealth = 'booting' | 'answering' | 'silent';
 
 export interface ApplianceView {
   readonly name: string;
   readonly id: string;
+  /** The compute provider's status (`BUILD`, `ACTIVE`, `ERROR`). */
   readonly status: string;
+  readonly health: ApplianceHealth;
   readonly management_address: string | null;
   readonly booted_at: string;
+  /**
+   * An HA member's VRRP state as its agent last reported it (state `unknown`
+   * while it reports none); null for a single appliance.
+   */
+  readonly ha: AgentHaStatus | null;
   /** Provider facts (local: namespace, agent pid, state directory). */
   readonly details: Readonly<Record<string, unknown>>;
+}
+
+/** HA of a resource: what it asks for (a router's `ha`) and what its appliances are (they differ until a rebuild). */
+export interface HaView {
+  readonly requested: boolean;
+  readonly pair: boolean;
 }
 
 export interface PushView {
@@ -40,6 +61,7 @@ export interface ResourceView {
   readonly action: string;
   readonly queue_length: number;
   readonly boot_attempts: number;
+  readonly ha: HaView;
   readonly appliances: readonly ApplianceView[];
   readonly last_push: PushView | null;
   readonly last_error: { readonly at: string; readonly message: string } | null;

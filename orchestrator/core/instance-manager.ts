@@ -14,21 +14,28 @@
 //   the agent's message, with no cool-down (nothing to protect by waiting) and
 //   no reboot (a new appliance would refuse it too);
 // - an identical document is not pushed again, and an appliance adopted after
-//   an orchestrator restart is compared with what it holds before pushing.
+//   an orchestrator restart is compared with what it holds before pushing;
+// - HA pairs: a router's `ha` decides how many appliances it gets only when
+//   they are booted from nothing (creation, rebuild, all lost), so a running
+//   pair or single appliance keeps its shape until a rebuild (the original
+//   counted the router's current `ha` at every look); a lost member is
+//   rebuilt under its own name (`_0`, `_1`) and ports, not as `_<n+1>`; a
+//   member still booting is waited for, not replaced; pushes go to the oldest
+//   member first.
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Configuration } from '../../contract/schema.js';
-import { ConfigRejectedError } from '../client/appliance.js';
+import { ConfigRejectedError, type AgentHaStatus, type AgentStatus } from '../client/appliance.js';
 import type { NeutronPort } from '../model/neutron.js';
 import { managementAddressOf, type ComputeProvider, type InstanceInfo, type NetworkProvider } from '../providers/types.js';
-import type { OrchestratorMetricsSink, PushView } from './control.js';
-import type { ResourceDriver } from './driver.js';
+import type { ApplianceHealth, ApplianceView, OrchestratorMetricsSink, PushView } from './control.js';
+import { HA_MEMBERS, memberIndex, memberName, type HaPeering, type ResourceDriver } from './driver.js';
 import { BOOTING, CONFIGURED, DEGRADED, DOWN, ERROR, GONE, REPLUG, RESTART, UP, type InstanceManagerApi, type InstanceState } from './instance-state.js';
 
 /** The parts of the appliance client the instance manager uses. */
 export interface ApplianceApi {
-  status(address: string, port: number): Promise<{ generation: number | undefined } | undefined>;
+  status(address: string, port: number): Promise<AgentStatus | undefined>;
   interfaces(address: string, port: number): Promise<readonly { readonly ifname: string; readonly lladdr?: string | null }[]>;
   config(address: string, port: number): Promise<unknown>;
   pushConfig(address: string, port: number, document: unknown): Promise<{ generation: number }>;
@@ -66,6 +73,10 @@ type ErrorKind = 'boot' | 'config';
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const HOTPLUG_POLL_MS = 100;
+/** The VRRP priorities of notes 7.3: the oldest member leads. */
+const LEADER_PRIORITY = 100;
+const FOLLOWER_PRIORITY = 50;
+const UNKNOWN_VRRP: AgentHaStatus = { state: 'unknown', since: null, peer: null };
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 const digestOf = (document: unknown): string => createHash('sha256').update(JSON.stringify(document)).digest('hex');
@@ -81,8 +92,12 @@ export class InstanceManager implements InstanceManagerApi {
   #instances: InstanceInfo[] = [];
   /** Ids of the instances that answered the last alive check. */
   #alive = new Set<string>();
+  /** Ids of the instances that answered at least once since they were booted or adopted. */
+  readonly #answered = new Set<string>();
   /** The generation each instance reported at the last alive check. */
   readonly #generations = new Map<string, number | undefined>();
+  /** The VRRP state each HA member reported at the last alive check. */
+  readonly #vrrp = new Map<string, AgentHaStatus>();
   readonly #pushed = new Map<string, PushRecord>();
   #errorAt: number | undefined;
   #errorKind: ErrorKind | undefined;
@@ -117,8 +132,53 @@ export class InstanceManager implements InstanceManagerApi {
     return this.options.log;
   }
 
+  /** What the resource asks for: an HA pair (a router's `ha`, as last read). */
+  get haRequested(): boolean {
+    return this.#driver.isHa;
+  }
+
+  /**
+   * Whether the resource runs as an HA pair: what its appliances are, or,
+   * with none, what it asks for. So a changed `ha` takes effect when the
+   * appliances are booted from nothing, as after a rebuild.
+   */
+  get pair(): boolean {
+    if (this.#instances.length === 0) return this.#driver.isHa;
+    return this.#instances.some((i) => this.#memberOf(i) !== undefined);
+  }
+
+  /** What the admin API shows of each appliance. */
+  get applianceViews(): ApplianceView[] {
+    const pair = this.pair;
+    return this.#instances.map((i) => ({
+      name: i.name,
+      id: i.id,
+      status: i.status,
+      health: this.#health(i),
+      management_address: managementAddressOf(i) ?? null,
+      booted_at: new Date(i.bootedAt).toISOString(),
+      ha: pair ? (this.#vrrp.get(i.id) ?? UNKNOWN_VRRP) : null,
+      details: i.details,
+    }));
+  }
+
   #requiredCount(): number {
-    return this.#driver.isHa ? 2 : 1;
+    return this.pair ? HA_MEMBERS.length : 1;
+  }
+
+  /** The HA member index of an instance; undefined for a single appliance. */
+  #memberOf(instance: InstanceInfo): number | undefined {
+    return memberIndex(instance.name, this.#driver.name);
+  }
+
+  /** Never answered since its boot, which was less than boot_timeout ago. */
+  #stillBooting(instance: InstanceInfo): boolean {
+    return !this.#answered.has(instance.id) && this.#now() - instance.bootedAt <= this.options.timings().bootTimeoutMs;
+  }
+
+  #health(instance: InstanceInfo): ApplianceHealth {
+    if (this.#alive.has(instance.id)) return 'answering';
+    return this.#stillBooting(instance) ? 'booting' : 'silent';
   }
 
   async #sync(): Promise<void> {
@@ -137,8 +197,8 @@ export class InstanceManager implements InstanceManagerApi {
     found.sort((a, b) => a.name.localeCompare(b.name));
     this.#instances = found;
     const ids = new Set(found.map((i) => i.id));
-    for (const map of [this.#generations, this.#pushed]) for (const id of map.keys()) if (!ids.has(id)) map.delete(id);
-    for (const id of this.#alive) if (!ids.has(id)) this.#alive.delete(id);
+    for (const map of [this.#generations, this.#pushed, this.#vrrp]) for (const id of map.keys()) if (!ids.has(id)) map.delete(id);
+    for (const set of [this.#alive, this.#answered]) for (const id of set) if (!ids.has(id)) set.delete(id);
   }
 
   /** Which instances answer, trying each one up to max_retries times; records their generations. */
@@ -156,11 +216,15 @@ export class InstanceManager implements InstanceManagerApi {
             const status = await this.options.client.status(address, this.#driver.servicePort);
             if (!status) return;
             alive.add(instance.id);
+            this.#answered.add(instance.id);
             this.#generations.set(instance.id, status.generation);
+            if (status.ha) this.#vrrp.set(instance.id, status.ha);
+            else this.#vrrp.delete(instance.id);
           }),
       );
     }
     this.options.metrics.poll((performance.now() - started) / 1000, alive.size > 0);
+    for (const instance of this.#instances) if (!alive.has(instance.id)) this.#vrrp.delete(instance.id);
     this.#alive = alive;
     return { alive: this.#instances.filter((i) => alive.has(i.id)), dead: this.#instances.filter((i) => !alive.has(i.id)) };
   }
@@ -200,10 +264,17 @@ export class InstanceManager implements InstanceManagerApi {
       }
       return;
     }
-    if (dead.length > 0 && this.state === CONFIGURED) {
-      this.#log.info({ dead: dead.map((i) => i.name) }, 'part of the cluster stopped answering');
-      this.#instances = alive;
-      this.state = DEGRADED;
+    if (dead.length > 0) {
+      if (this.state === CONFIGURED) {
+        // The silent member stays listed: boot() destroys it before booting its replacement.
+        this.#log.info({ dead: dead.map((i) => i.name) }, 'part of the cluster stopped answering');
+        this.state = DEGRADED;
+      } else if (dead.some((i) => this.#stillBooting(i))) {
+        this.state = BOOTING;
+      } else {
+        // Configure the members that answer; the push leaves the pair DEGRADED, which rebuilds the others.
+        this.state = UP;
+      }
       return;
     }
     if (this.state === CONFIGURED) {
@@ -229,28 +300,33 @@ export class InstanceManager implements InstanceManagerApi {
   }
 
   async boot(): Promise<void> {
-    if (this.state !== DEGRADED) {
+    const degraded = this.state === DEGRADED;
+    if (!degraded) {
       this.state = DOWN;
       this.attempts++;
     }
     try {
-      // Deviation: what exists but does not answer is destroyed first, so it is replaced.
-      const silent = this.#instances.filter((i) => !this.#alive.has(i.id));
+      // Deviation: what exists but does not answer is destroyed first, so it
+      // is replaced; but a pair member still booting is what a CLUSTER_REBUILD
+      // waits for, not something to replace.
+      const silent = this.#instances.filter((i) => !this.#alive.has(i.id) && !(degraded && this.#stillBooting(i)));
       if (silent.length > 0) {
         this.#log.info({ appliances: silent.map((i) => i.name) }, 'destroying appliances that do not answer before booting');
         await this.options.compute.destroy(silent, this.options.timings().bootTimeoutMs);
-        this.#instances = this.#instances.filter((i) => this.#alive.has(i.id));
+        this.#instances = this.#instances.filter((i) => !silent.includes(i));
       }
       await this.#driver.refresh();
+      const pair = this.pair;
       const taken = new Set(this.#instances.map((i) => i.name));
-      for (let index = 0; this.#instances.length < this.#requiredCount(); index++) {
-        const name = this.#driver.isHa ? `${this.#driver.name}_${index}` : this.#driver.name;
+      const wanted = pair ? HA_MEMBERS.map((index) => memberName(this.#driver.name, index)) : [this.#driver.name];
+      for (const [index, name] of wanted.entries()) {
         if (taken.has(name)) continue;
-        const booted = await this.#bootOne(name, index);
+        const booted = await this.#bootOne(name, index, pair ? index : undefined);
         this.#instances.push(booted);
         this.#bootedHere.add(booted.id);
         this.options.metrics.boot(this.#driver.ref.driver);
       }
+      this.#instances.sort((a, b) => a.name.localeCompare(b.name));
       this.state = BOOTING;
     } catch (error) {
       this.#failure = messageOf(error);
@@ -258,12 +334,13 @@ export class InstanceManager implements InstanceManagerApi {
     }
   }
 
-  async #bootOne(name: string, index: number): Promise<InstanceInfo> {
+  /** Boot appliance `name`, the resource's `index`th (its management port's index), HA member `member` or the single appliance. */
+  async #bootOne(name: string, index: number, member: number | undefined): Promise<InstanceInfo> {
     const { network, compute } = this.options;
     const ref = this.#driver.ref;
     const managementPort = await network.ensureManagementPort(ref, index);
     const ports: NeutronPort[] = [];
-    for (const logical of this.#driver.ports) ports.push(await network.ensureAppliancePort(ref, logical));
+    for (const logical of this.#driver.ports) ports.push(await network.ensureAppliancePort(ref, logical, member));
     this.#log.info({ appliance: name, image: this.imageId ?? null, attempt: this.attempts }, 'booting an appliance');
     return compute.boot({
       name,
@@ -285,6 +362,7 @@ export class InstanceManager implements InstanceManagerApi {
         await this.options.compute.destroy(this.#instances, this.options.timings().bootTimeoutMs);
         this.#instances = [];
         this.#alive.clear();
+        this.#answered.clear();
       }
       await this.options.network.deleteAppliancePorts(this.#driver.ref);
       if (this.state !== GONE) this.state = DOWN;
@@ -331,7 +409,8 @@ export class InstanceManager implements InstanceManagerApi {
       const interfaces = live.get(instance.id);
       if (!interfaces) continue;
       if (instance.ports.length !== logical.length) return false;
-      if (!logical.every((l) => instance.ports.some((p) => this.options.network.appliancePortMatches(p, l)))) return false;
+      const member = this.#memberOf(instance);
+      if (!logical.every((l) => instance.ports.some((p) => this.options.network.appliancePortMatches(p, l, member)))) return false;
       const expected = new Set([...instance.ports, ...(instance.managementPort ? [instance.managementPort] : [])].map((p) => p.mac_address.toLowerCase()));
       const actual = new Set(interfaces.map((i) => (i.lladdr ?? '').toLowerCase()));
       if (!isDeepStrictEqual(expected, actual)) return false;
@@ -340,7 +419,8 @@ export class InstanceManager implements InstanceManagerApi {
   }
 
   async #configureAll(live: ReadonlyMap<string, readonly { readonly ifname: string; readonly lladdr?: string | null }[]>): Promise<InstanceState> {
-    const targets = this.#instances.filter((i) => live.has(i.id));
+    // Oldest first: a replacement member must not hear its survivor at the old priority.
+    const targets = this.#instances.filter((i) => live.has(i.id)).sort((a, b) => a.bootedAt - b.bootedAt);
     let configured = 0;
     let rejected: string | undefined;
     for (const instance of targets) {
@@ -353,7 +433,8 @@ export class InstanceManager implements InstanceManagerApi {
       return ERROR;
     }
     if (configured === 0) return RESTART;
-    if (configured < this.#instances.length) return DEGRADED;
+    // A pair with a member missing (removed by a failed hot-plug) is DEGRADED too.
+    if (configured < Math.max(this.#instances.length, this.#requiredCount())) return DEGRADED;
     return CONFIGURED;
   }
 
@@ -364,12 +445,11 @@ export class InstanceManager implements InstanceManagerApi {
     const map = this.#interfaceMap(instance, interfaces);
     let document: Configuration;
     try {
-      document = await this.#driver.buildConfig(instance.managementPort!, map);
+      document = await this.#driver.buildConfig(instance.managementPort!, map, this.pair ? await this.#haPeering(instance) : undefined);
     } catch (error) {
       this.#log.error({ err: error, appliance: instance.name }, 'could not build the configuration');
       return false;
     }
-    if (this.#driver.isHa) document = { ...document, ha_config: this.#haConfig(instance) };
     this.lastDocument = document;
     const digest = digestOf(document);
     const pushed = this.#pushed.get(instance.id);
@@ -431,11 +511,22 @@ export class InstanceManager implements InstanceManagerApi {
     return map;
   }
 
-  /** The peers of an HA member and its VRRP priority: the oldest member leads. */
-  #haConfig(instance: InstanceInfo): { peers: string[]; priority: number } {
+  /**
+   * An HA member's peers (the other members' management addresses) and its
+   * VRRP priority: the oldest member leads (notes 7.3). A member that is not
+   * there (removed by a failed hot-plug) is named by the management port its
+   * replacement will have, so a member never gets a document without a peer.
+   */
+  async #haPeering(instance: InstanceInfo): Promise<HaPeering> {
+    const own = this.#memberOf(instance);
+    const peers: string[] = [];
+    for (const index of HA_MEMBERS.filter((i) => i !== own)) {
+      const other = this.#instances.find((i) => this.#memberOf(i) === index);
+      const address = other ? managementAddressOf(other) : (await this.options.network.ensureManagementPort(this.#driver.ref, index)).fixed_ips[0]?.ip_address;
+      if (address !== undefined) peers.push(address);
+    }
     const oldest = [...this.#instances].sort((a, b) => a.bootedAt - b.bootedAt)[0];
-    const peers = this.#instances.filter((i) => i.id !== instance.id).map(managementAddressOf).filter((a): a is string => a !== undefined);
-    return { peers, priority: oldest?.id === instance.id ? 100 : 50 };
+    return { peers, priority: oldest?.id === instance.id ? LEADER_PRIORITY : FOLLOWER_PRIORITY };
   }
 
   async replug(): Promise<InstanceState> {
@@ -454,14 +545,15 @@ export class InstanceManager implements InstanceManagerApi {
         return this.state;
       }
       let current = instance;
+      const member = this.#memberOf(instance);
       try {
-        for (const port of instance.ports.filter((p) => !logical.some((l) => network.appliancePortMatches(p, l)))) {
+        for (const port of instance.ports.filter((p) => !logical.some((l) => network.appliancePortMatches(p, l, member)))) {
           this.#log.info({ appliance: instance.name, port: port.id, network: port.network_id }, 'unplugging a network');
           current = await compute.detachInterface(current, port);
         }
-        for (const port of logical.filter((l) => !current.ports.some((p) => network.appliancePortMatches(p, l)))) {
+        for (const port of logical.filter((l) => !current.ports.some((p) => network.appliancePortMatches(p, l, member)))) {
           this.#log.info({ appliance: instance.name, port: port.id, network: port.network_id }, 'plugging a network');
-          current = await compute.attachInterface(current, await network.ensureAppliancePort(this.#driver.ref, port), mtus[port.network_id]);
+          current = await compute.attachInterface(current, await network.ensureAppliancePort(this.#driver.ref, port, member), mtus[port.network_id]);
         }
         if (!(await this.#waitForHotplug(current, address))) throw new Error(`the appliance did not see its new interfaces within ${this.options.timings().hotplugTimeoutMs} ms`);
         this.#instances = this.#instances.map((i) => (i.id === current.id ? current : i));

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { Configuration } from '../../contract/schema.js';
 import { buildRouterConfig, loadProviderRules } from '../config/router.js';
-import { applianceName, type ResourceDriver } from '../core/driver.js';
+import { applianceName, type HaPeering, type ResourceDriver } from '../core/driver.js';
 import type { ResourceRef } from '../core/events.js';
 import { BOOTING, CONFIGURED, DEGRADED, DOWN, ERROR, UP, type InstanceState } from '../core/instance-state.js';
 import { routerPorts, type NetworkDetail, type NeutronPort, type RouterDetail } from '../model/neutron.js';
@@ -47,8 +47,10 @@ export class RouterDriver implements ResourceDriver {
     return this.options().servicePort;
   }
 
-  // HA pairs come with the keepalived subsystem; until then every router gets one appliance.
-  readonly isHa = false;
+  /** Neutron's `ha` of the router as last read. */
+  get isHa(): boolean {
+    return this.#detail?.router.ha === true;
+  }
 
   async refresh(): Promise<boolean> {
     this.#detail = await this.options().network.getRouter(this.ref.id);
@@ -77,7 +79,7 @@ export class RouterDriver implements ResourceDriver {
     return mtus;
   }
 
-  async buildConfig(managementPort: NeutronPort, interfaceMap: ReadonlyMap<string, string>): Promise<Configuration> {
+  async buildConfig(managementPort: NeutronPort, interfaceMap: ReadonlyMap<string, string>, ha?: HaPeering): Promise<Configuration> {
     const options = this.options();
     if (!this.#detail && !(await this.refresh())) throw new Error(`router ${this.ref.id} no longer exists`);
     const detail = this.#detail!;
@@ -86,7 +88,7 @@ export class RouterDriver implements ResourceDriver {
     for (const port of detail.interfaces) networkPorts.set(port.network_id, await options.network.listNetworkPorts(port.network_id));
     const rules = await loadProviderRules(options.providerRulesPath, options.log);
     return buildRouterConfig({
-      detail: { ...detail, router: { ...detail.router, ha: false } },
+      detail,
       managementPort,
       networks,
       networkPorts,
@@ -95,6 +97,7 @@ export class RouterDriver implements ResourceDriver {
       neighborAsn: options.neighborAsn,
       labels: rules,
       orchestrator: options.orchestrator,
+      ...(ha ? { haConfig: ha } : {}),
     });
   }
 

@@ -39,11 +39,12 @@ export interface NetworkProvider {
   ensureManagementPort(resource: ResourceRef, index: number): Promise<NeutronPort>;
   /**
    * The port an appliance plugs for a logical port of its resource (Neutron: a
-   * `ASTARA:VRRP:<id>` port on the same network; local: the logical port itself).
+   * `ASTARA:VRRP:<id>` port on the same network; local: the logical port
+   * itself, or for HA member `member`, a port of the member's own).
    */
-  ensureAppliancePort(resource: ResourceRef, logical: NeutronPort): Promise<NeutronPort>;
-  /** True when `plugged` still stands for `logical` (same network, and for local, same MAC). */
-  appliancePortMatches(plugged: NeutronPort, logical: NeutronPort): boolean;
+  ensureAppliancePort(resource: ResourceRef, logical: NeutronPort, member?: number): Promise<NeutronPort>;
+  /** True when `plugged` still stands for `logical` on the single appliance (`member` undefined) or on HA member `member`. */
+  appliancePortMatches(plugged: NeutronPort, logical: NeutronPort, member?: number): boolean;
   /** Delete every port made by ensureManagementPort / ensureAppliancePort for the resource. */
   deleteAppliancePorts(resource: ResourceRef): Promise<void>;
   /** Report a resource's status back to the cloud, where it can take it (no-op otherwise). */

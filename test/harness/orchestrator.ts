@@ -6,9 +6,9 @@
 // names: every resource id is unique to the run, and teardown removes every
 // appliance namespace of the ids the lab used, even after a failure.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { ResultPromise } from 'execa';
 import { execa } from 'execa';
 import { httpFrom, REPO, type HttpAnswer, type RequestOptions } from './agent.js';
@@ -22,6 +22,8 @@ export const API_PORT = 44250;
 export const bridgeName = (networkId: string): string => `brq${networkId.slice(0, 11)}`;
 export const tapName = (portId: string): string => `tap${portId.slice(0, 11)}`;
 export const applianceNamespace = (routerId: string): string => `ak-router-${routerId}`;
+/** The namespace of member `index` (0 or 1) of an HA router's pair. */
+export const memberNamespace = (routerId: string, index: number): string => `${applianceNamespace(routerId)}_${index}`;
 export const loadBalancerNamespace = (loadBalancerId: string): string => `ak-loadbalancer-${loadBalancerId}`;
 
 /** A UUID whose first 11 characters differ from every other of this run (bridge and tap names use them). */
@@ -50,18 +52,22 @@ export class OrchestratorLab {
     readonly iniFile: string,
     readonly resourcesFile: string,
     readonly logFile: string,
+    readonly statePath: string,
   ) {}
 
   static async create(options: LabOptions): Promise<OrchestratorLab> {
     const topology = await Topology.create({ namespaces: ['orch', ...options.roles], links: [] });
     const dir = join(topology.dir, 'orchestrator');
     await mkdir(dir, { recursive: true });
-    const lab = new OrchestratorLab(topology, dir, join(dir, 'orchestrator.ini'), join(dir, 'resources.json'), join(dir, 'orchestrator.log'));
+    // As short as a unique directory gets (`/tmp/XXXXXX`): the agents keep control sockets
+    // (BIRD's, conntrackd's) deep below it, in directories named after the appliances, and a
+    // socket path is limited to 107 bytes.
+    const statePath = await mkdtemp(`${tmpdir()}${sep}`);
+    const lab = new OrchestratorLab(topology, dir, join(dir, 'orchestrator.ini'), join(dir, 'resources.json'), join(dir, 'orchestrator.log'), statePath);
     try {
       const sections: Record<string, Record<string, string | number | boolean>> = {
         DEFAULT: {
-          // Short: an appliance's BIRD control socket lives under it, and socket paths are limited to 107 bytes.
-          state_path: join(tmpdir(), `${topology.prefix}s`),
+          state_path: statePath,
           host: `test-${topology.prefix}`,
           api_listen: '::1',
           api_port: API_PORT,
@@ -101,7 +107,7 @@ export class OrchestratorLab {
   async writeResources(resources: unknown, how: 'rename' | 'in-place' = 'rename'): Promise<void> {
     this.#resources = resources;
     const { routers = [], loadbalancers = [] } = resources as { routers?: { id: string }[]; loadbalancers?: { id: string }[] };
-    for (const router of routers) this.#applianceNamespaces.add(applianceNamespace(router.id));
+    for (const router of routers) for (const ns of [applianceNamespace(router.id), memberNamespace(router.id, 0), memberNamespace(router.id, 1)]) this.#applianceNamespaces.add(ns);
     for (const lb of loadbalancers) this.#applianceNamespaces.add(loadBalancerNamespace(lb.id));
     const text = `${JSON.stringify(resources, null, 1)}\n`;
     if (how === 'in-place') {
@@ -276,7 +282,7 @@ export class OrchestratorLab {
       await run(['ip', 'netns', 'del', ns], { allowFailure: true });
     }
     await this.topology.destroy();
-    await rm(join(tmpdir(), `${this.topology.prefix}s`), { recursive: true, force: true });
+    await rm(this.statePath, { recursive: true, force: true });
   }
 }
 
@@ -293,7 +299,16 @@ export interface ResourceState {
   readonly instance_state: string;
   readonly queue_length: number;
   readonly boot_attempts: number;
-  readonly appliances: readonly { name: string; id: string; management_address: string | null; details: Record<string, unknown> }[];
+  readonly ha: { requested: boolean; pair: boolean };
+  readonly appliances: readonly {
+    name: string;
+    id: string;
+    health: string;
+    management_address: string | null;
+    booted_at: string;
+    ha: { state: string; since: string | null; peer: string | null } | null;
+    details: Record<string, unknown>;
+  }[];
   readonly last_push: { ok: boolean; generation: number | null; at: string } | null;
   readonly last_error: { at: string; message: string } | null;
   readonly debug: { enabled: boolean; scope: string | null; reason: string | null };

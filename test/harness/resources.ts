@@ -28,6 +28,8 @@ export interface RouterSpec {
   /** The router's address on the external network. */
   readonly externalAddress: string;
   readonly tenants: readonly TenantNetwork[];
+  /** Neutron's `ha`: an HA pair of appliances; absent from the file when undefined. */
+  readonly ha?: boolean;
 }
 
 let macCounter = 0;
@@ -117,6 +119,7 @@ export function resourceFile(external: ExternalNetwork, routers: readonly Router
       tenant_id: r.tenantId,
       admin_state_up: true,
       external_gateway_info: { network_id: external.networkId, external_fixed_ips: [{ subnet_id: external.subnetId, ip_address: r.externalAddress }] },
+      ...(r.ha === undefined ? {} : { ha: r.ha }),
     })),
     floatingips: floating.map((f) => ({
       id: f.id,

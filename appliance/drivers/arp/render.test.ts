@@ -22,6 +22,18 @@ describe('renderArp', () => {
     });
   });
 
+  it('announces no floating IP on an HA pair member: keepalived does, from the master only', () => {
+    const desired = renderArp(
+      model((doc) => {
+        doc.ha_resource = true;
+        doc.ha_config = { peers: ['fdca:3ba5:a17a:acda::3'] };
+      }),
+      host,
+    );
+    assert.deepEqual(desired.floating, []);
+    assert.equal(desired.neighbours.length, 4);
+  });
+
   it("keeps no neighbour entry for the router's own port", () => {
     type Allocations = { networks: { interface: { ifname: string }; allocations: unknown[] }[] };
     const desired = renderArp(

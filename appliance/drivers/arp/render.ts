@@ -19,6 +19,9 @@ export interface ArpDesired {
   /**
    * IPv4 floating IPs, announced when new. (IPv6 has no gratuitous ARP; the
    * kernel's neighbour discovery resolves an IPv6 floating IP on demand.)
+   * None on an HA pair member: keepalived announces the pair's addresses
+   * from the master, and an announcement from the backup would draw their
+   * traffic to the member that does not hold them.
    */
   readonly floating: readonly string[];
   readonly neighbours: readonly NeighbourDesired[];
@@ -28,7 +31,7 @@ export function renderArp(model: ConfigModel, host: RenderHost): ArpDesired {
   const external = networkOfType(model, 'external');
   return {
     external: external && host.realName(external.ifname),
-    floating: external ? model.floatingIps.filter((f) => f.floating.family === 4).map((f) => f.floating.text) : [],
+    floating: external && model.ha === undefined ? model.floatingIps.filter((f) => f.floating.family === 4).map((f) => f.floating.text) : [],
     neighbours: model.networks.filter(isTenantNetwork).flatMap((network) => {
       const device = host.realName(network.ifname);
       return network.allocations.filter((allocation) => !allocation.routerPort).flatMap((allocation) => allocation.addresses.map(({ address }) => ({ device, address: address.text, mac: allocation.mac.toLowerCase() })));

@@ -10,6 +10,7 @@ import { metadataFirewall } from '../metadata/firewall.js';
 import { routingFirewall } from '../routing/firewall.js';
 import { planRouting } from '../routing/render.js';
 import { vpnFirewall } from '../vpn/firewall.js';
+import { renderVpn } from '../vpn/render.js';
 import { renderFirewall, restoreDocument, type FirewallRules } from './render.js';
 
 type Doc = Record<string, unknown> & { networks: NetDoc[]; floating_ips: { floating_ip: string; fixed_ip: string }[] };
@@ -32,7 +33,7 @@ function contributionsOf(model: ConfigModel, host: RenderHost): FirewallContribu
     { subsystem: 'dhcp', rules: dhcpFirewall(model, host) },
     { subsystem: 'routing', rules: routingFirewall(planRouting(model, host), model, host) },
     { subsystem: 'metadata-proxy', rules: metadataFirewall(metadataProxyState(model), host) },
-    { subsystem: 'vpn', rules: vpnFirewall(model.vpn) },
+    { subsystem: 'vpn', rules: vpnFirewall(renderVpn(model)) },
     { subsystem: 'ha', rules: haFirewall(model.ha) },
   ];
 }

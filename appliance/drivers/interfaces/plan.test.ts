@@ -91,6 +91,20 @@ describe('planInterfaces', () => {
     assert.deepEqual(plan.removedV4, []);
   });
 
+  it("leaves keepalived's addresses of an HA pair member as they are, present or not, and removes any other", () => {
+    const pair: InterfacesDesired = {
+      interfaces: [{ generic: 'ge2', device: 'eth2', dad: false, mtu: undefined, addresses: [], keepalived: ['198.51.100.1/26', 'fd00:a::1/64'] }],
+    };
+    // The master: keepalived holds them.
+    assert.deepEqual(planInterfaces(pair, [link('eth2', [v4('198.51.100.1', 26), v6('fd00:a::1', 64), v6('fe80::200:5eff:fe00:22d', 64)])]), { steps: [], removedV4: [], deletesAddresses: false });
+    // The backup: nothing to add.
+    assert.deepEqual(planInterfaces(pair, [link('eth2', [])]).steps, []);
+    // What the document no longer has goes, whoever put it there.
+    const plan = planInterfaces(pair, [link('eth2', [v4('198.51.100.1', 26), v4('198.51.100.2', 26)])]);
+    assert.deepEqual(batch(plan), ['address del 198.51.100.2/26 dev eth2']);
+    assert.deepEqual(plan.removedV4, ['198.51.100.2']);
+  });
+
   it('refuses a configured interface that does not exist', () => {
     assert.throws(() => planInterfaces(desired, [link('eth1', [])]), /ge2 \(eth2\) does not exist/);
   });

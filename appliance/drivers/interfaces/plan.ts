@@ -77,12 +77,14 @@ export function planInterfaces(desired: InterfacesDesired, live: readonly LiveLi
     const want = wanted.addresses.map((text) => toAddress(text));
     const haveKeys = new Set(have.map((a) => a.key));
     const wantKeys = new Set(want.map((a) => a.key));
+    // keepalived's addresses stay as it left them: present on the master, absent on the backup.
+    const heldKeys = new Set((wanted.keepalived ?? []).map((text) => toAddress(text).key));
     const added = want.filter((a) => !haveKeys.has(a.key));
-    const removed = have.filter((a) => !wantKeys.has(a.key));
+    const removed = have.filter((a) => !wantKeys.has(a.key) && !heldKeys.has(a.key));
     const addedIps = new Set(added.map((a) => a.ip));
 
     for (const a of have) if (a.family === 4) liveV4.add(a.ip);
-    for (const a of want) if (a.family === 4) keptV4.add(a.ip);
+    for (const a of [...want, ...have.filter((h) => heldKeys.has(h.key))]) if (a.family === 4) keptV4.add(a.ip);
 
     // New addresses go on before old ones come off, so an interface never
     // passes through having no IPv4 address (the kernel would drop every

@@ -17,6 +17,22 @@ describe('renderInterfaces', () => {
     ]);
   });
 
+  it("hands every address of the shared networks of an HA pair member to keepalived, keeping the management one", () => {
+    const interfaces = renderInterfaces(
+      model((doc) => {
+        doc.ha_resource = true;
+        doc.ha_config = { peers: ['fdca:3ba5:a17a:acda::3'] };
+      }),
+      host,
+    ).interfaces;
+    assert.deepEqual(interfaces, [
+      { generic: 'ge0', device: 'eth0', dad: false, mtu: undefined, addresses: ['fdca:3ba5:a17a:acda::2/64'] },
+      { generic: 'ge1', device: 'eth1', dad: true, mtu: undefined, addresses: [], keepalived: ['192.0.2.2/24', '2001:db8:e::2/64', '203.0.113.10/24', '203.0.113.11/24'] },
+      { generic: 'ge2', device: 'eth2', dad: false, mtu: undefined, addresses: [], keepalived: ['198.51.100.1/26', 'fd00:a::1/64'] },
+      { generic: 'ge3', device: 'eth3', dad: false, mtu: undefined, addresses: [], keepalived: ['198.51.100.65/26', 'fd00:b::1/64'] },
+    ]);
+  });
+
   it('takes the MTU of the interface, else of the network', () => {
     const interfaces = renderInterfaces(
       model((doc) => {

@@ -1,9 +1,12 @@
 // Desired state of the configured interfaces (spec section 6, Interfaces):
 // up, MTU, the exact set of addresses, and the floating IPs as addresses of
-// the external interface. Pure: the model and the generic -> real name map in,
-// data out.
-import { contains, networkOfType, type ConfigModel, type NetworkModel, type ParsedAddress } from '../../../contract/index.js';
+// the external interface. On an HA pair member the addresses of the shared
+// networks are keepalived's (appliance/host/addressing.ts): they are neither
+// added nor removed here, whichever member holds them. Pure: the model and
+// the generic -> real name map in, data out.
+import { networkOfType, type ConfigModel } from '../../../contract/index.js';
 import type { RenderHost } from '../../engine/engine.js';
+import { networkAddresses, sharedByPair } from '../../host/addressing.js';
 
 export interface InterfaceDesired {
   /** Generic name (`geN`), for messages. */
@@ -14,8 +17,10 @@ export interface InterfaceDesired {
   readonly dad: boolean;
   /** MTU to set (the interface's, else the network's); undefined leaves the device's MTU alone. */
   readonly mtu: number | undefined;
-  /** The exact set of addresses other than link-local ones, as canonical `address/prefix`. */
+  /** The exact set of addresses other than link-local ones and `keepalived`'s, as canonical `address/prefix`. */
   readonly addresses: readonly string[];
+  /** Addresses keepalived holds on the master of an HA pair: left as they are. Absent on a single router. */
+  readonly keepalived?: readonly string[];
 }
 
 export interface InterfacesDesired {
@@ -26,27 +31,9 @@ export function renderInterfaces(model: ConfigModel, host: RenderHost): Interfac
   const external = networkOfType(model, 'external');
   return {
     interfaces: model.networks.map((network) => {
-      const addresses = network.addresses.map((a) => a.cidr);
-      if (network === external) {
-        for (const { floating } of model.floatingIps) addresses.push(`${floating.text}/${floatingPrefix(network, floating)}`);
-      }
-      return {
-        generic: network.ifname,
-        device: host.realName(network.ifname),
-        dad: network === external,
-        mtu: network.mtu,
-        addresses: [...new Set(addresses)],
-      };
+      const common = { generic: network.ifname, device: host.realName(network.ifname), dad: network === external, mtu: network.mtu };
+      const addresses = networkAddresses(model, network);
+      return sharedByPair(model, network) ? { ...common, addresses: [], keepalived: addresses } : { ...common, addresses };
     }),
   };
-}
-
-/**
- * The prefix length a floating IP gets on the external interface: that of the
- * external subnet holding it (so the kernel has the on-link route the subnet
- * implies), else that of an external address holding it, else a host prefix.
- */
-export function floatingPrefix(external: NetworkModel, floating: ParsedAddress): number {
-  const holder = external.subnets.map((s) => s.cidr).find((c) => contains(c, floating)) ?? external.addresses.find((c) => contains(c, floating));
-  return holder?.prefix ?? (floating.family === 4 ? 32 : 128);
 }

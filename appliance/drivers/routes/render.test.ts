@@ -20,6 +20,23 @@ describe('renderRoutes', () => {
     });
   });
 
+  it('leaves the routes through the shared networks of an HA pair member to keepalived, saying so', () => {
+    const desired = renderRoutes(
+      model((doc) => {
+        doc.ha_resource = true;
+        doc.ha_config = { peers: ['fdca:3ba5:a17a:acda::3'] };
+        doc.static_routes = [...doc.static_routes, { destination: '2001:db8:f::/48', next_hop: 'fdca:3ba5:a17a:acda::1' }];
+      }),
+      host,
+    );
+    assert.deepEqual(desired.routes, [{ family: 6, destination: '2001:db8:f::/48', via: 'fdca:3ba5:a17a:acda::1' }]);
+    assert.deepEqual(desired.skipped, [
+      { route: 'default via 192.0.2.1', reason: 'keepalived holds it on the master of the HA pair' },
+      { route: 'default via 2001:db8:e::1', reason: 'keepalived holds it on the master of the HA pair' },
+      { route: '198.51.100.192/26 via 198.51.100.10', reason: 'keepalived holds it on the master of the HA pair' },
+    ]);
+  });
+
   it('uses the external subnet gateway when default_v4_gateway is empty', () => {
     const routes = renderRoutes(model((doc) => (doc.default_v4_gateway = '')), host).routes;
     assert.deepEqual(routes[0], { family: 4, destination: 'default', via: '192.0.2.1', device: 'eth1' });

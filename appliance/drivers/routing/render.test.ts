@@ -146,6 +146,17 @@ describe('bird.conf', () => {
     assert.ok(!text.includes('"eth0"'), 'the management interface is never named');
   });
 
+  it('has a second file without router advertisements for an HA pair member that is not master, and none for a single router', () => {
+    assert.equal(renderRouting(model(), host).backupConfig, undefined);
+    const pair = renderRouting(
+      model((doc) => Object.assign(doc, { ha_resource: true, ha_config: { peers: ['fdca:3ba5:a17a:acda::3'] } })),
+      host,
+    );
+    assert.match(pair.config, /^protocol radv tenants \{$/m);
+    assert.equal(pair.backupConfig, birdConfig({ ...pair.plan, radv: [] }));
+    assert.doesNotMatch(pair.backupConfig, /radv/);
+  });
+
   it('is the same text for the same model, so a re-push changes nothing', () => {
     assert.equal(renderRouting(model(globalTenantA), host).config, renderRouting(model(globalTenantA), host).config);
   });

@@ -38,6 +38,10 @@
 //   interfaces driver sets from the same document. Intervals are BIRD's
 //   defaults (RFC 4861: unsolicited every 200-600 s, a solicitation answered
 //   within 3 s).
+// - On an HA pair member advertisements go out from the master only (the
+//   subsystem picks `backupConfig`, the same without them, while it is not):
+//   guests must not take the backup, which holds none of the pair's
+//   addresses, for a router.
 // - BIRD always runs once a document is applied, even with no BGP session and
 //   no advertisement: a device/direct/kernel-only BIRD changes nothing on the
 //   host, costs a few MB, and keeps `birdc` diagnostics and the daemon status
@@ -84,11 +88,14 @@ export interface RoutingDesired {
   readonly plan: RoutingPlan;
   /** The complete bird.conf. */
   readonly config: string;
+  /** On an HA pair member, bird.conf while it is not the master: no router advertisement. */
+  readonly backupConfig?: string;
 }
 
 export function renderRouting(model: ConfigModel, host: RenderHost): RoutingDesired {
   const plan = planRouting(model, host);
-  return { plan, config: birdConfig(plan) };
+  const config = birdConfig(plan);
+  return model.ha === undefined ? { plan, config } : { plan, config, backupConfig: birdConfig({ ...plan, radv: [] }) };
 }
 
 export function planRouting(model: ConfigModel, host: RenderHost): RoutingPlan {

@@ -200,6 +200,36 @@ describe('LocalNetworkProvider', () => {
     await network.deleteAppliancePorts(ROUTER);
   });
 
+  test('HA members plug ports of their own: one per member and logical port, same network, own MAC, no address, the same after a restart', async () => {
+    const network = provider();
+    const detail = (await network.getRouter('router-1'))!;
+    const logical = detail.interfaces[0]!;
+    const zero = await network.ensureAppliancePort(ROUTER, logical, 0);
+    const one = await network.ensureAppliancePort(ROUTER, logical, 1);
+    for (const member of [zero, one]) {
+      assert.equal(member.network_id, logical.network_id);
+      assert.notEqual(member.id, logical.id);
+      assert.notEqual(member.mac_address, logical.mac_address);
+      assert.match(member.mac_address, /^fa(:[0-9a-f]{2}){5}$/);
+      assert.deepEqual(member.fixed_ips, []);
+      assert.equal(member.name, 'ASTARA:VRRP:router-1');
+      assert.equal(member.device_id, 'router-1');
+    }
+    assert.notEqual(zero.id, one.id);
+    assert.notEqual(zero.mac_address, one.mac_address);
+    const gateway = await network.ensureAppliancePort(ROUTER, detail.gatewayPort!, 0);
+    assert.notEqual(gateway.id, zero.id);
+    assert.deepEqual(await provider().ensureAppliancePort(ROUTER, logical, 1), one, 'a restarted orchestrator derives the same port');
+
+    assert.equal(network.appliancePortMatches(zero, logical, 0), true);
+    assert.equal(network.appliancePortMatches(zero, logical, 1), false, "the other member's port");
+    assert.equal(network.appliancePortMatches(zero, logical), false, 'the single appliance plugs the logical port');
+    assert.equal(network.appliancePortMatches(logical, logical, 0), false);
+    assert.equal(network.appliancePortMatches({ ...zero, network_id: 'net-a' }, { ...logical, network_id: 'net-a' }, 0), true, 'follows the logical port to its network');
+    assert.equal(network.appliancePortMatches(zero, { ...logical, network_id: 'net-a' }, 0), false, 'a port moved to another network is plugged again');
+    assert.equal(network.appliancePortMatches({ ...zero, mac_address: 'fa:16:3e:00:0b:02' }, logical, 0), false);
+  });
+
   test('lists load balancers with their projects, gives one with its parts, and finds the first of a tenant', async () => {
     const document = baseDocument();
     document.loadbalancers = [

@@ -236,6 +236,33 @@ export function managementPortOf(view: ResourceView, resource: ResourceRef, inde
   };
 }
 
+/** The id and MAC of HA member `member`'s port for `logical`. */
+function memberPortIdentity(logical: NeutronPort, member: number): { id: string; mac_address: string } {
+  const key = `member:${member}:${logical.id}`;
+  return { id: deterministicPortId(key), mac_address: deterministicMac(key) };
+}
+
+/**
+ * The port HA member `member` of a resource plugs for one of the resource's
+ * logical ports: the same network, an id and MAC of its own (both members sit
+ * on the same bridge), no address (the router's addresses are the logical
+ * ports', and keepalived moves them between the members), as the original's
+ * `ASTARA:VRRP:` ports. The same inputs always give the same port.
+ */
+export function memberPortOf(resource: ResourceRef, logical: NeutronPort, member: number): NeutronPort {
+  const { id, mac_address } = memberPortIdentity(logical, member);
+  return {
+    id,
+    network_id: logical.network_id,
+    name: `ASTARA:VRRP:${resource.id}`,
+    mac_address,
+    fixed_ips: [],
+    device_id: resource.id,
+    device_owner: MANAGEMENT_PORT_OWNER,
+    admin_state_up: true,
+  };
+}
+
 export class LocalNetworkProvider implements NetworkProvider {
   constructor(
     private readonly view: () => ResourceView,
@@ -283,13 +310,14 @@ export class LocalNetworkProvider implements NetworkProvider {
     return Promise.resolve(managementPortOf(this.view(), resource, index));
   }
 
-  /** Local appliances plug their resource's own ports (a router's interfaces, a load balancer's VIP port). */
-  ensureAppliancePort(_resource: ResourceRef, logical: NeutronPort): Promise<NeutronPort> {
-    return Promise.resolve(logical);
+  /** A single appliance plugs its resource's own ports (a router's interfaces, a load balancer's VIP port); an HA member, ports of its own. */
+  ensureAppliancePort(resource: ResourceRef, logical: NeutronPort, member?: number): Promise<NeutronPort> {
+    return Promise.resolve(member === undefined ? logical : memberPortOf(resource, logical, member));
   }
 
-  appliancePortMatches(plugged: NeutronPort, logical: NeutronPort): boolean {
-    return plugged.id === logical.id && plugged.network_id === logical.network_id && plugged.mac_address === logical.mac_address;
+  appliancePortMatches(plugged: NeutronPort, logical: NeutronPort, member?: number): boolean {
+    const expected = member === undefined ? logical : memberPortIdentity(logical, member);
+    return plugged.id === expected.id && plugged.network_id === logical.network_id && plugged.mac_address === expected.mac_address;
   }
 
   /** Nothing was created: the ports are the file's or synthesized. */

@@ -500,14 +500,18 @@ describe('references', () => {
     assert.deepEqual(view.routers.get('router-1')!.external_gateway_info?.external_fixed_ips, []);
   });
 
-  test('an HA router is accepted with a warning', () => {
+  test('an HA router is accepted as it is', () => {
     const { view, warnings } = expectView(parse(edited((d) => (d.routers[0].ha = true))));
     assert.equal(view.routers.get('router-1')!.ha, true);
+    assert.deepEqual(warnings, []);
+  });
+
+  test('ha must be a boolean', () => {
+    const problems = expectProblems(parse(edited((d) => (d.routers[0].ha = 'yes'))));
     assert.deepEqual(
-      warnings.map((w) => w.path),
+      problems.map((p) => p.path),
       ['/routers/0/ha'],
     );
-    assert.match(warnings[0]!.message, /not implemented/);
   });
 });
 

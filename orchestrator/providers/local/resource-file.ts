@@ -235,8 +235,6 @@ function readRouter(c: Checks, f: Fields): RouterDraft {
   const projectId = f.optional('project_id', c.id);
   if (tenantId !== undefined && projectId !== undefined && tenantId !== projectId) c.fail(f.at('project_id'), `${projectId} differs from tenant_id ${tenantId}`);
   if (!f.has('tenant_id') && !f.has('project_id')) c.fail(f.at('tenant_id'), 'is required (or project_id)');
-  const ha = f.defaulted('ha', c.boolean, false);
-  if (ha) c.warn(f.at('ha'), 'HA routers are not implemented yet: the router gets a single appliance');
   return {
     path: f.path,
     id,
@@ -258,7 +256,7 @@ function readRouter(c: Checks, f: Fields): RouterDraft {
         enable_snat: enableSnat,
       };
     }),
-    ha,
+    ha: f.defaulted('ha', c.boolean, false),
   };
 }
 const ROUTER_KEYS = ['id', ...TENANT_KEYS, 'name', 'admin_state_up', 'status', 'external_gateway_info', 'ha'];

@@ -515,6 +515,7 @@ export function iptablesKinds(family: 4 | 6): Readonly<Record<'filter' | 'nat' |
       k('floating IP from the router', '-A astara-output -j astara-fip-dnat'),
       k('floating IP DNAT', '-A astara-fip-dnat -d <host> -j DNAT --to-destination <ip>'),
       k('IPsec exempt (vpn)', '-A astara-postrouting -m policy --dir out --pol ipsec -j RETURN'),
+      k('local subnet to peer CIDR exempt (vpn)', `-A astara-postrouting -s <net${family}> -d <net${family}> -j RETURN`),
       k('only tenant traffic', '-A astara-postrouting -m mark ! --mark 0x10000/0x10000 -j RETURN'),
       k('floating IP outbound', '-A astara-postrouting -o <if> -j astara-fip-snat'),
       ...(family === 4 ? [k('router SNAT', '-A astara-postrouting -o <if> -j SNAT --to-source <uipv4>')] : []),
@@ -606,6 +607,7 @@ export const SYSCTL_KINDS: readonly LineKind[] = [
   kind('forwarding', '{{net/ipv4/ip_forward|net/ipv6/conf/all/forwarding}}=1'),
   kind('DAD', 'net/ipv6/conf/<if>/accept_dad=<sysctlvalue>'),
   kind('secondaries', 'net/ipv4/conf/<if>/promote_secondaries=1'),
+  kind('nonlocal bind', '{{net/ipv4/ip_nonlocal_bind|net/ipv6/ip_nonlocal_bind}}=<sysctlvalue>'),
 ];
 
 /** The kernel's host name: RFC 1123 labels, at most 64 bytes (HOST_NAME_MAX). */
