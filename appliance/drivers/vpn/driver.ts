@@ -53,7 +53,9 @@ export interface StrongswanPaths {
 
 export function strongswanPaths(stateDir: string): StrongswanPaths {
   const { dir } = daemonFolder(stateDir, 'strongswan');
-  const vici = join(dir, 'charon.vici');
+  // One letter: the agent's deepest control socket must stay BIRD's
+  // (`bird/bird.ctl`), which the orchestrator's state_path check is built on.
+  const vici = join(dir, 'v');
   if (!PLAIN_PATH.test(dir)) throw new Error(`the state directory ${JSON.stringify(stateDir)} cannot be written into strongswan.conf: use letters, digits and _ . , + @ = / - only`);
   if (Buffer.byteLength(vici) > MAX_SOCKET_PATH) throw new Error(`the vici socket path ${vici} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter state directory`);
   return { dir, conf: join(dir, 'strongswan.conf'), swanctl: join(dir, 'swanctl.conf'), vici, uri: `unix://${vici}` };
