@@ -67,6 +67,7 @@ import { compileTemplate } from '../../host/template.js';
 import { conntrackdConfTemplate } from './conntrackd.conf.hbs.js';
 import { CONNTRACKD_PORT } from './firewall.js';
 import { keepalivedConfTemplate } from './keepalived.conf.hbs.js';
+import { fnv1a32, plainInterfaceName } from '../../host/names.js';
 
 /** Seconds between VRRP adverts. */
 export const ADVERT_INTERVAL_S = 0.5;
@@ -144,13 +145,13 @@ export function planHa(model: ConfigModel, host: RenderHost): HaPlan | undefined
     return {
       name: network.ifname,
       vrid,
-      device: interfaceName(host.realName(network.ifname)),
+      device: plainInterfaceName(host.realName(network.ifname), 'keepalived.conf'),
       linkLocal: `fe80::200:5eff:fe00:2${vrid.toString(16).padStart(2, '0')}/64`,
       addresses: networkAddresses(model, network),
       routes: routes.filter((r) => nextHopNetwork(model, parseAddress(r.via)!) === network).map((r) => ({ destination: r.destination, via: r.via })),
     };
   });
-  return { own: own.text, peer: peer.text, priority: ha.priority, managementDevice: interfaceName(host.realName(management.ifname)), instances };
+  return { own: own.text, peer: peer.text, priority: ha.priority, managementDevice: plainInterfaceName(host.realName(management.ifname), 'keepalived.conf'), instances };
 }
 
 /** FNV-1a of each network id onto 1-255, in id order, the next free VRID on a collision. */
@@ -166,25 +167,7 @@ function assignVrids(networks: readonly NetworkModel[]): Map<NetworkModel, numbe
   return vrids;
 }
 
-/** 32-bit FNV-1a of the UTF-8 bytes of `text`. */
-function fnv1a32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash;
-}
 
-/**
- * Real interface names come from the host, not the document; keepalived and
- * conntrackd split their files on blanks and read `#` and `!` as comments,
- * so only plain names are written.
- */
-function interfaceName(name: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(name)) throw new Error(`interface name ${JSON.stringify(name)} cannot be written into keepalived.conf`);
-  return name;
-}
 
 const keepalivedFile = compileTemplate<HaPlan & { readonly fifo: string; readonly syncGroup: boolean; readonly advertInt: number; readonly preemptDelay: number; readonly garpRefresh: number }>(keepalivedConfTemplate);
 const conntrackdFile = compileTemplate<HaPlan & HaPaths & { readonly port: number }>(conntrackdConfTemplate);

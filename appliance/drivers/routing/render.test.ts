@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { validateDocument, type ConfigModel } from '../../../contract/index.js';
-import { birdConfig, fnv1a32, planRouting, renderRouting, routerId } from './render.js';
+import { fnv1a32 } from '../../host/names.js';
+import { birdConfig, planRouting, renderRouting, routerId } from './render.js';
 
 interface SubnetDoc {
   cidr: string;

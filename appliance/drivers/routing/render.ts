@@ -50,6 +50,7 @@ import { isLinkLocal, isTenantNetwork, isUniqueLocal, networkOfType, contains, t
 import type { RenderHost } from '../../engine/subsystem.js';
 import { compileTemplate } from '../../host/template.js';
 import { birdConfTemplate } from './bird.conf.hbs.js';
+import { fnv1a32, plainInterfaceName } from '../../host/names.js';
 
 export interface BgpSessionPlan {
   /** BIRD protocol name. */
@@ -99,7 +100,7 @@ export function renderRouting(model: ConfigModel, host: RenderHost): RoutingDesi
 }
 
 export function planRouting(model: ConfigModel, host: RenderHost): RoutingPlan {
-  const real = (generic: string) => interfaceName(host.realName(generic));
+  const real = (generic: string) => plainInterfaceName(host.realName(generic), 'bird.conf');
   const external = networkOfType(model, 'external');
 
   const bgp: BgpSessionPlan[] = [];
@@ -162,25 +163,7 @@ export function routerId(model: ConfigModel): string {
   return [hash >>> 24, (hash >>> 16) & 0xff, (hash >>> 8) & 0xff, hash & 0xff].join('.');
 }
 
-/** 32-bit FNV-1a of the UTF-8 bytes of `text`. */
-export function fnv1a32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash;
-}
 
-/**
- * Real interface names come from the host, not the document; BIRD strings have
- * no escapes and its interface patterns treat `*` and `?` as wildcards, so only
- * plain names are written.
- */
-function interfaceName(name: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(name)) throw new Error(`interface name ${JSON.stringify(name)} cannot be written into bird.conf`);
-  return name;
-}
 
 /** The values bird.conf.hbs lays out: the plan, and whether each session is iBGP. */
 interface BirdConfigValues extends Omit<RoutingPlan, 'bgp'> {
