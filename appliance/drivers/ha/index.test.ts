@@ -140,11 +140,21 @@ describe('the ha subsystem', () => {
   });
 
   it('asks for no more resync once the member is no longer backup', async () => {
+    await ha.stop?.();
+    const scheduled: { send: () => void; delayMs: number; cancelled: boolean }[] = [];
+    const schedule = (send: () => void, delayMs: number) => {
+      const entry = { send, delayMs, cancelled: false };
+      scheduled.push(entry);
+      return () => { entry.cancelled = true; };
+    };
+    ha = createHaSubsystem({ stateDir, interfaces: new InterfaceNames(runner), daemons: new DaemonRegistry(), logger, vrrp }, { keepalived, conntrackd, schedule });
     await apply(pair());
-    await say(...instances.map((i) => `INSTANCE "${i}" BACKUP 100`), ...instances.map((i) => `INSTANCE "${i}" MASTER 100`));
+    await say(...instances.map((i) => `INSTANCE "${i}" BACKUP 100`));
+    await until(() => conntrackdFlags().length === 2);
+    assert.deepEqual(scheduled.map((s) => s.delayMs), [2000, 6000], 'two more resync requests due as backup');
+    await say(...instances.map((i) => `INSTANCE "${i}" MASTER 100`));
     await until(() => conntrackdFlags().length === 6);
-    // Longer than the last resync delay: a request that was still due would have been made.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(scheduled.every((s) => s.cancelled), 'every pending resync cancelled by the move to master');
     assert.deepEqual(conntrackdFlags(), ['-t', '-n', '-c', '-f', '-R', '-B']);
   });
 

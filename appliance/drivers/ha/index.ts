@@ -29,6 +29,8 @@ export interface HaOptions {
   readonly conntrackd?: DaemonControl;
   /** When a backup asks for the master's connections again; by default RESYNC_AGAIN_MS. */
   readonly resyncAgainMs?: readonly number[];
+  /** Runs `send` after `delayMs`, returning its cancellation; by default a timer (tests drive it by hand). */
+  readonly schedule?: (send: () => void, delayMs: number) => () => void;
 }
 
 export interface HaSubsystem extends Subsystem<HaDesired> {
@@ -63,7 +65,11 @@ export function createHaSubsystem(env: DriverEnvironment, options: HaOptions = {
   let runner: CommandRunner | undefined;
   /** conntrackd's commands, one state change after the other. */
   let told: Promise<unknown> = Promise.resolve();
-  let resyncTimers: NodeJS.Timeout[] = [];
+  let pendingResyncs: (() => void)[] = [];
+  const schedule = options.schedule ?? ((send: () => void, delayMs: number) => {
+    const timer = setTimeout(send, delayMs).unref();
+    return () => { clearTimeout(timer); };
+  });
 
   const fifo = new NotifyFifo(settings.fifo, ({ instance, state }) => {
     reported.set(instance, state);
@@ -80,12 +86,12 @@ export function createHaSubsystem(env: DriverEnvironment, options: HaOptions = {
     logger.info({ from: before ?? null, to: state ?? null }, 'VRRP state changed');
     cancelResyncs();
     if (state === 'MASTER' || state === 'BACKUP' || state === 'FAULT') tellConntrackd(conntrackdCommands(state, settings.conntrackdConf));
-    if (state === 'BACKUP') resyncTimers = (options.resyncAgainMs ?? RESYNC_AGAIN_MS).map((delay) => setTimeout(() => tellConntrackd([resyncRequest(settings.conntrackdConf)]), delay).unref());
+    if (state === 'BACKUP') pendingResyncs = (options.resyncAgainMs ?? RESYNC_AGAIN_MS).map((delay) => schedule(() => { tellConntrackd([resyncRequest(settings.conntrackdConf)]); }, delay));
   }
 
   function cancelResyncs(): void {
-    for (const timer of resyncTimers) clearTimeout(timer);
-    resyncTimers = [];
+    for (const cancel of pendingResyncs) cancel();
+    pendingResyncs = [];
   }
 
   function tellConntrackd(commandList: readonly (readonly string[])[]): void {
