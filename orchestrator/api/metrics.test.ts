@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { register } from 'prom-client';
-import type { ResourceView, WorkersView } from '../core/control.js';
+import type { ApplianceView, ResourceView, WorkersView } from '../core/control.js';
 import { OrchestratorMetrics } from './metrics.js';
 
 function resource(id: string, state: string, instanceState: string): ResourceView {
@@ -89,6 +89,37 @@ describe('OrchestratorMetrics', () => {
     const second = await metrics.text();
     assert.equal(sample(second, 'astara_orchestrator_resources_by_state{state="CheckBoot"}'), undefined);
     assert.equal(sample(second, 'astara_orchestrator_resources_by_instance_state{instance_state="error"}'), 0);
+  });
+
+  it('counts HA members by the VRRP state their agents report, and the pairs without exactly one master', async () => {
+    const member = (name: string, state: string | undefined): ApplianceView => ({
+      name,
+      id: name,
+      status: 'ACTIVE',
+      health: 'answering',
+      management_address: null,
+      booted_at: '2026-11-30T16:00:00.000Z',
+      ha: state === undefined ? null : { state, since: null, peer: null },
+      details: {},
+    });
+    const pair = (id: string, states: [string, string]): ResourceView => ({
+      ...resource(id, 'CalcAction', 'configured'),
+      ha: { requested: true, pair: true },
+      appliances: [member(`ak-router-${id}_0`, states[0]), member(`ak-router-${id}_1`, states[1])],
+    });
+    let resources = [pair('a', ['MASTER', 'BACKUP']), pair('b', ['MASTER', 'MASTER']), { ...resource('c', 'CalcAction', 'configured'), appliances: [member('ak-router-c', undefined)] }];
+    const metrics = new OrchestratorMetrics({ resources: () => resources, workers: () => WORKERS });
+    const split = await metrics.text();
+    assert.equal(sample(split, 'astara_orchestrator_ha_members_by_vrrp_state{vrrp_state="MASTER"}'), 3);
+    assert.equal(sample(split, 'astara_orchestrator_ha_members_by_vrrp_state{vrrp_state="BACKUP"}'), 1);
+    assert.equal(sample(split, 'astara_orchestrator_ha_members_by_vrrp_state{vrrp_state="FAULT"}'), 0);
+    assert.equal(sample(split, 'astara_orchestrator_ha_pairs_without_one_master'), 1);
+
+    resources = [pair('a', ['FAULT', 'unknown']), pair('b', ['BACKUP', 'MASTER'])];
+    const lost = await metrics.text();
+    assert.equal(sample(lost, 'astara_orchestrator_ha_members_by_vrrp_state{vrrp_state="unknown"}'), 1);
+    assert.equal(sample(lost, 'astara_orchestrator_ha_members_by_vrrp_state{vrrp_state="MASTER"}'), 1);
+    assert.equal(sample(lost, 'astara_orchestrator_ha_pairs_without_one_master'), 1);
   });
 
   it('keeps its figures out of the global registry and apart from other instances', async () => {

@@ -89,6 +89,27 @@ export class OrchestratorMetrics implements OrchestratorMetricsSink {
         for (const shard of shards()) this.set({ shard: String(shard.index) }, shard.runners_busy);
       },
     });
+    new Gauge({
+      name: `${PREFIX}ha_members_by_vrrp_state`,
+      help: 'Appliances of HA router pairs by the VRRP state their agents report (unknown while one reports none)',
+      labelNames: ['vrrp_state'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const state of ['MASTER', 'BACKUP', 'FAULT']) this.set({ vrrp_state: state }, 0);
+        const members = resources().flatMap((r) => r.appliances.flatMap((a) => (a.ha ? [a.ha.state] : [])));
+        for (const [state, count] of countBy(members, (s) => s)) this.set({ vrrp_state: state }, count);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}ha_pairs_without_one_master`,
+      help: 'HA router pairs whose members report no MASTER, or more than one (split management link)',
+      registers: [this.registry],
+      collect() {
+        // Either way the router is not served as it should be: no one owns its addresses, or both answer for them.
+        this.set(resources().filter((r) => r.ha.pair && r.appliances.filter((a) => a.ha?.state === 'MASTER').length !== 1).length);
+      },
+    });
   }
 
   setSources(sources: MetricsSources): void {
