@@ -13,6 +13,8 @@ import { imageServices, isService, SERVICES, SERVICES_FILE, servicesProblems, ty
 import { StatsCollector } from './api/stats.js';
 import { ApplyEngine, messageOf } from './engine/engine.js';
 import { readJsonIfExists, sweepLeftovers } from './engine/store.js';
+import { RepushGuard } from './engine/repush.js';
+import { readLiveFingerprint } from './host/live-state.js';
 import { CommandRunner } from './host/exec.js';
 import { InterfaceNames, type LiveInterface } from './host/interfaces.js';
 import { endLeftoverDaemons } from './host/supervisor.js';
@@ -40,6 +42,8 @@ export interface ServeOptions {
   readonly tlsClientCa?: string;
   /** Overrides the image's services file. */
   readonly services?: ApplianceService[];
+  /** Seconds between two verifications of the live state (0: never, and every re-push is applied in full). */
+  readonly verifyPeriod: number;
 }
 
 /** Mutual TLS material, read once at start. */
@@ -54,6 +58,12 @@ function parsePort(value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port < 1 || port > 65535) throw new InvalidArgumentError('must be a port number (1-65535)');
   return port;
+}
+
+function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || seconds > 86_400) throw new InvalidArgumentError('must be a number of seconds from 0 to 86400');
+  return seconds;
 }
 
 function parseServiceList(value: string): ApplianceService[] {
@@ -88,6 +98,14 @@ export function buildProgram(): Command {
       '--services <list>',
       `services this appliance runs, comma-separated (${SERVICES.join(', ')}); a document needing another is refused. Default: those of ${SERVICES_FILE}, or all when it does not exist`,
       parseServiceList,
+    )
+    .addOption(
+      new Option(
+        '--verify-period <seconds>',
+        'how often the live state is compared with what the last apply left; while it matches, a re-push of the same bytes is answered without applying. 0: never, every re-push is applied in full',
+      )
+        .default(10)
+        .argParser(parseSeconds),
     )
     .action(async (options: ServeOptions) => {
       await serve(options);
@@ -173,8 +191,11 @@ export async function serve(options: ServeOptions): Promise<void> {
   engine.onReport((report) => metrics.applied(report));
   await reapplyPersisted(engine, live, services, logger);
 
+  const repush = new RepushGuard(engine, () => readLiveFingerprint(runner, () => daemons.status()), logger, options.verifyPeriod * 1000);
+  repush.start();
   const app = createApp({
     engine,
+    repush,
     interfaces,
     runner,
     probe: new GatewayProbe(runner),
@@ -195,6 +216,7 @@ export async function serve(options: ServeOptions): Promise<void> {
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping');
+    repush.stop();
     for (const server of servers) {
       server.close();
       server.closeAllConnections();

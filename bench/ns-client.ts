@@ -31,6 +31,8 @@ interface Command {
   readonly url?: string;
   readonly urls?: readonly string[];
   readonly bodyFile?: string;
+  /** More request headers (a PUT with `cache-control: no-cache`). */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly concurrency?: number;
   readonly durationMs?: number;
   readonly warmupMs?: number;
@@ -69,7 +71,7 @@ async function request(command: Command): Promise<object> {
     method: (command.method ?? 'GET') as 'GET',
     path: `${url.pathname}${url.search}`,
     body,
-    headers: body ? { 'content-type': 'application/json' } : {},
+    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...command.headers },
   });
   const text = await answer.body.text();
   const ms = performance.now() - started;

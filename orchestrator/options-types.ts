@@ -21,6 +21,37 @@ export interface LocalProviderOptions {
   readonly stopAppliancesOnExit: boolean;
   /** Certificate and key handed to every appliance's agent, and the CA its clients must be signed by (mutual TLS). */
   readonly agentTls: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile: string } | undefined;
+  /** Where the appliances' records and agent state live (default `<state_path>/appliances`; cluster members on one host share it). */
+  readonly appliancesPath: string;
+}
+
+export interface CoordinationOptions {
+  readonly enabled: boolean;
+  /** `http://host:port` of each etcd member (`[coordination] url`). */
+  readonly endpoints: readonly string[];
+  readonly groupId: string;
+  readonly heartbeatIntervalS: number;
+  /** Seconds a member's lease outlives its last renewal. */
+  readonly leaseTtlS: number;
+}
+
+/** The OpenStack provider's: Keystone, the service catalogue, RabbitMQ (docs/openstack.md). */
+export interface OpenStackOptions {
+  /** `[DEFAULT] transport_url` as AMQP URLs, tried in turn; empty when not given. */
+  readonly transportUrls: readonly string[];
+  /** `[DEFAULT] auth_region`: the catalogue's region; undefined: any. */
+  readonly authRegion: string | undefined;
+  /** `[DEFAULT] endpoint_type`, as Keystone v3 names the interface. */
+  readonly endpointType: 'public' | 'internal' | 'admin';
+  /** `[DEFAULT] management_subnet_id`: the subnet of management ports; undefined: Neutron chooses. */
+  readonly managementSubnetId: string | undefined;
+  /** `[keystone_authtoken]`. */
+  readonly authUrl: string;
+  readonly username: string;
+  readonly password: string;
+  readonly projectName: string;
+  readonly userDomainName: string;
+  readonly projectDomainName: string;
 }
 
 export interface OrchestratorOptions {
@@ -51,6 +82,8 @@ export interface OrchestratorOptions {
 
   // Admin API and metadata.
   readonly apiListen: string;
+  /** The file holding the admin API's bearer token; undefined: no token (allowed on loopback only). */
+  readonly adminTokenFile: string | undefined;
   readonly apiPort: number;
   readonly astaraMetadataPort: number;
 
@@ -61,8 +94,14 @@ export interface OrchestratorOptions {
   readonly neighborAsn: number;
   readonly providerRulesPath: string;
 
-  readonly router: { readonly mgtServicePort: number; readonly imageUuid: string | undefined };
+  readonly router: { readonly mgtServicePort: number; readonly imageUuid: string | undefined; readonly ipsecVpn: boolean };
   readonly loadbalancer: { readonly mgtServicePort: number; readonly imageUuid: string | undefined };
   readonly applianceTls: ApplianceTlsOptions | undefined;
   readonly local: LocalProviderOptions;
+
+  // Clustering.
+  readonly hashPartitionExponent: number;
+  readonly coordination: CoordinationOptions;
+
+  readonly openstack: OpenStackOptions;
 }

@@ -11,6 +11,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repository = resolve(here, '..');
 
 const LOCAL = '[local]\nresources = /srv/astara/resources.yaml\n';
+const KEYSTONE = '[keystone_authtoken]\nauth_url = http://192.0.2.10:5000\nusername = astara\npassword = secret\nproject_name = service\n';
 
 function problemsOf(text: string): readonly string[] {
   try {
@@ -47,6 +48,7 @@ describe('parseOptions', () => {
       numWorkerThreads: 4,
       enabledDrivers: ['router'],
       apiListen: '::1',
+      adminTokenFile: undefined,
       apiPort: 44250,
       astaraMetadataPort: 9697,
       managementNetworkId: 'a57a0000-0000-4000-8000-000000000000',
@@ -54,7 +56,7 @@ describe('parseOptions', () => {
       asn: 64512,
       neighborAsn: 64512,
       providerRulesPath: '/etc/astara/provider_rules.json',
-      router: { mgtServicePort: 5000, imageUuid: undefined },
+      router: { mgtServicePort: 5000, imageUuid: undefined, ipsecVpn: false },
       loadbalancer: { mgtServicePort: 5000, imageUuid: undefined },
       applianceTls: undefined,
       local: {
@@ -63,6 +65,21 @@ describe('parseOptions', () => {
         agentCommand: [join(repository, 'bin', 'astara-appliance')],
         stopAppliancesOnExit: false,
         agentTls: undefined,
+        appliancesPath: '/var/lib/astara/appliances',
+      },
+      hashPartitionExponent: 5,
+      coordination: { enabled: false, endpoints: ['http://127.0.0.1:2379'], groupId: 'astara.orchestrator', heartbeatIntervalS: 1, leaseTtlS: 10 },
+      openstack: {
+        transportUrls: [],
+        authRegion: undefined,
+        endpointType: 'public',
+        managementSubnetId: undefined,
+        authUrl: '',
+        username: '',
+        password: '',
+        projectName: '',
+        userDomainName: 'Default',
+        projectDomainName: 'Default',
       },
     });
   });
@@ -147,11 +164,11 @@ describe('parseOptions', () => {
 
   it('warns about unknown options and sections without failing', () => {
     const { warnings } = parseOptions(
-      `[DEFAULT]\nfoo = 1\n[nova]\nurl = x\n[router.extra]\nx = 1\n${LOCAL}[coordination]\nurl = memcached://localhost:11211\n`,
+      `[DEFAULT]\nfoo = 1\n[nova]\nurl = x\n[router.extra]\nx = 1\n${LOCAL}[coordination]\nmembership_timeout = 30\n`,
     );
     assert.deepEqual([...warnings].sort(), [
       'unknown option [DEFAULT] foo',
-      'unknown option [coordination] url',
+      'unknown option [coordination] membership_timeout',
       'unknown section [nova]',
       'unknown section [router.extra]',
     ]);
@@ -208,7 +225,7 @@ describe('parseOptions', () => {
         'foo[] = 1',
         'management_address = 192.0.2.1',
         '[coordination]',
-        'enabled = true',
+        'heartbeat_interval = 0',
       ].join('\n'),
     );
     assert.deepEqual([...problems].sort(), [
@@ -228,7 +245,7 @@ describe('parseOptions', () => {
       '[DEFAULT] num_worker_processes: must be between 1 and 1024, not 0',
       '[DEFAULT] num_worker_threads: must be between 1 and 1024, not 0',
       '[DEFAULT] retry_delay: must be between 0 and 86400, not -1',
-      '[coordination] enabled: clustering is not available yet; set it to false',
+      '[coordination] heartbeat_interval: must be more than 0 seconds, not 0',
       '[local] management_address: must be an IPv6 address, not "192.0.2.1"',
       '[local] resources: is required with the local provider (the resource file, YAML or JSON)',
       '[local] stop_appliances_on_exit: must be true or false (yes/no, 1/0), not "maybe"',
@@ -259,12 +276,68 @@ describe('parseOptions', () => {
     assert.equal(parseOptions(`${LOCAL}management_address = FDCA:3BA5:A17A:ACDA::5\n`).options.local.managementAddress, 'fdca:3ba5:a17a:acda::5');
   });
 
-  it('refuses the openstack provider for now, whichever option names it', () => {
-    assert.deepEqual(problemsOf(`[DEFAULT]\nprovider = openstack\n${LOCAL}`), ['[DEFAULT] provider: the openstack provider is not available yet']);
+  it('wants an admin token file whenever the admin API listens beyond loopback', () => {
+    for (const listen of ['::', '0.0.0.0', '192.0.2.10', 'fdca:3ba5:a17a:acda::1']) {
+      assert.deepEqual(problemsOf(`[DEFAULT]\napi_listen = ${listen}\n${LOCAL}`), [
+        `[DEFAULT] admin_token_file: is required when api_listen (${listen}) is not a loopback address: anyone who reaches the admin API could rebuild every appliance`,
+      ]);
+    }
+    for (const listen of ['::1', '127.0.0.1', '127.0.0.53', '::ffff:127.0.0.1']) assert.equal(parseOptions(`[DEFAULT]\napi_listen = ${listen}\n${LOCAL}`).options.adminTokenFile, undefined);
+    const { options } = parseOptions(`[DEFAULT]\napi_listen = ::\nadmin_token_file = token\n${LOCAL}`, '/etc/astara/orchestrator.ini');
+    assert.equal(options.adminTokenFile, '/etc/astara/token');
+  });
+
+  it('takes Neutron as the network provider with local appliances, without a resource file, and refuses Nova for now', () => {
+    const { options } = parseOptions(`[DEFAULT]\nnetwork_provider = openstack\ncompute_provider = local\ntransport_url = rabbit://u:p@192.0.2.1/\n${KEYSTONE}`);
+    assert.equal(options.networkProvider, 'openstack');
+    assert.equal(options.computeProvider, 'local');
+    assert.deepEqual(problemsOf(`[DEFAULT]\nprovider = openstack\ntransport_url = rabbit://u:p@192.0.2.1/\n${KEYSTONE}`), [
+      '[DEFAULT] provider: the openstack (Nova) compute provider is not available yet: set network_provider = openstack and compute_provider = local',
+    ]);
     assert.deepEqual(problemsOf(`[DEFAULT]\ncompute_provider = openstack\n${LOCAL}`), [
-      '[DEFAULT] compute_provider: the openstack provider is not available yet',
+      '[DEFAULT] compute_provider: the openstack (Nova) compute provider is not available yet: set network_provider = openstack and compute_provider = local',
     ]);
     assert.deepEqual(problemsOf(`[DEFAULT]\nprovider = aws\n${LOCAL}`), ['[DEFAULT] provider: must be local or openstack, not "aws"']);
+  });
+
+  it('wants Keystone and RabbitMQ with the openstack network provider, naming each missing option', () => {
+    assert.deepEqual(problemsOf('[DEFAULT]\nnetwork_provider = openstack\n'), [
+      '[DEFAULT] transport_url: is required with network_provider = openstack',
+      '[keystone_authtoken] auth_url: is required with network_provider = openstack',
+      '[keystone_authtoken] username: is required with network_provider = openstack',
+      '[keystone_authtoken] password: is required with network_provider = openstack',
+      '[keystone_authtoken] project_name: is required with network_provider = openstack',
+    ]);
+  });
+
+  it('reads the OpenStack provider\'s options with oslo\'s names, the password hidden from describeOptions', () => {
+    const { options } = parseOptions(
+      `[DEFAULT]\ntransport_url = rabbit://astara:pw@192.0.2.1:5672,192.0.2.2/astara\nauth_region = RegionTwo\nendpoint_type = internalURL\nmanagement_subnet_id = sub-1\n${LOCAL}${KEYSTONE}user_domain_name = Users\n`,
+    );
+    assert.deepEqual(options.openstack, {
+      transportUrls: ['amqp://astara:pw@192.0.2.1:5672/astara', 'amqp://astara:pw@192.0.2.2:5672/astara'],
+      authRegion: 'RegionTwo',
+      endpointType: 'internal',
+      managementSubnetId: 'sub-1',
+      authUrl: 'http://192.0.2.10:5000',
+      username: 'astara',
+      password: 'secret',
+      projectName: 'service',
+      userDomainName: 'Users',
+      projectDomainName: 'Default',
+    });
+    const described = describeOptions(options);
+    assert.ok(described.includes('[keystone_authtoken] password = ***'));
+    assert.ok(described.includes('[DEFAULT] transport_url = amqp://astara:***@192.0.2.1:5672/astara,amqp://astara:***@192.0.2.2:5672/astara'));
+    assert.ok(!described.some((line) => line.includes('secret') || line.includes(':pw@')));
+  });
+
+  it('names the OpenStack option that is wrong', () => {
+    assert.deepEqual(problemsOf(`[DEFAULT]\ntransport_url = kafka://192.0.2.1/\nendpoint_type = privateURL\n${LOCAL}[keystone_authtoken]\nauth_url = keystone:5000\n`), [
+      '[DEFAULT] transport_url: must be rabbit://user:password@host:port/vhost, not "kafka://192.0.2.1/"',
+      '[DEFAULT] endpoint_type: must be publicURL, internalURL or adminURL, not "privateURL"',
+      '[keystone_authtoken] auth_url: must be an http:// or https:// URL, not "keystone:5000"',
+    ]);
   });
 
   it('wants all three TLS files of a group or none, and both groups together with the local provider', () => {

@@ -12,12 +12,14 @@ import ipaddr from 'ipaddr.js';
 import { contains, parseAddress, parseCidr, type ParsedCidr } from '../contract/ip.js';
 import { DEFAULT_API_PORT, DEFAULT_METADATA_PORT, DEFAULT_STATE_DIR } from '../contract/defaults.js';
 import type { OrchestratorOptions } from './options-types.js';
+import { endpointInterfaceOf } from './providers/openstack/keystone.js';
+import { amqpUrlsOf, redactedUrl } from './providers/openstack/transport.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/astara/orchestrator.ini';
 
-export type SectionName = 'DEFAULT' | 'router' | 'loadbalancer' | 'local' | 'appliance_tls' | 'coordination';
+export type SectionName = 'DEFAULT' | 'router' | 'loadbalancer' | 'local' | 'appliance_tls' | 'coordination' | 'keystone_authtoken';
 
-const SECTIONS: readonly SectionName[] = ['DEFAULT', 'router', 'loadbalancer', 'local', 'appliance_tls', 'coordination'];
+const SECTIONS: readonly SectionName[] = ['DEFAULT', 'router', 'loadbalancer', 'local', 'appliance_tls', 'coordination', 'keystone_authtoken'];
 
 export interface OptionDoc {
   readonly section: SectionName;
@@ -59,12 +61,12 @@ const SPECS: readonly OptionSpec[] = [
     computedDefault: 'the host name',
     show: (o) => o.host,
   }),
-  spec('DEFAULT', 'provider', 'local', 'Sets both network_provider and compute_provider: `local` (only one available yet) or `openstack`.'),
-  spec('DEFAULT', 'network_provider', undefined, 'Where routers, networks and ports come from.', {
+  spec('DEFAULT', 'provider', 'local', 'Sets both network_provider and compute_provider: `local` or `openstack` (Nova is not available yet: see docs/openstack.md).'),
+  spec('DEFAULT', 'network_provider', undefined, 'Where routers, networks and ports come from: `local` (the resource file) or `openstack` (Neutron).', {
     computedDefault: 'provider',
     show: (o) => o.networkProvider,
   }),
-  spec('DEFAULT', 'compute_provider', undefined, 'What boots and stops appliances.', {
+  spec('DEFAULT', 'compute_provider', undefined, 'What boots and stops appliances: `local` (namespaces on this host).', {
     computedDefault: 'provider',
     show: (o) => o.computeProvider,
   }),
@@ -94,6 +96,13 @@ const SPECS: readonly OptionSpec[] = [
   spec('DEFAULT', 'api_listen', '::1', 'Address of the admin API (the original listened on 0.0.0.0; loopback is the safe default).', {
     show: (o) => o.apiListen,
   }),
+  spec(
+    'DEFAULT',
+    'admin_token_file',
+    undefined,
+    'File holding the bearer token the admin API and the console require (`Authorization: Bearer <token>`) on every route but the console\'s static files; required when api_listen is not a loopback address.',
+    { show: (o) => o.adminTokenFile },
+  ),
   spec('DEFAULT', 'api_port', '44250', 'Port of the admin API.', { aliases: [{ section: 'DEFAULT', name: 'rug_api_port' }], show: (o) => o.apiPort }),
   spec('DEFAULT', 'astara_metadata_port', String(DEFAULT_METADATA_PORT), 'Port the orchestrator answers the appliances\' metadata proxies on.', {
     show: (o) => o.astaraMetadataPort,
@@ -123,6 +132,9 @@ const SPECS: readonly OptionSpec[] = [
   spec('router', 'image_uuid', undefined, 'Image router appliances boot (compute providers with images).', {
     aliases: [{ section: 'DEFAULT', name: 'router_image_uuid' }],
     show: (o) => o.router.imageUuid,
+  }),
+  spec('router', 'ipsec_vpn', 'false', 'Put each router\'s VPNaaS services (site-to-site IPsec) into its document; off, routers get no VPN.', {
+    show: (o) => o.router.ipsecVpn,
   }),
   spec('loadbalancer', 'mgt_service_port', String(DEFAULT_API_PORT), 'Port of the load balancer appliances\' agent API.', {
     show: (o) => o.loadbalancer.mgtServicePort,
@@ -156,7 +168,41 @@ const SPECS: readonly OptionSpec[] = [
   spec('local', 'agent_tls_client_ca', undefined, 'CA the agents require their clients\' certificates to be signed by.', {
     show: (o) => o.local.agentTls?.clientCaFile,
   }),
-  spec('coordination', 'enabled', 'false', 'Clustering of several orchestrators: not available yet, must stay false.', { show: () => false }),
+  spec('local', 'appliances_path', undefined, 'Where the appliances\' records and agent state live; cluster members on one host share it, so whichever owns a router finds its appliance.', {
+    computedDefault: 'state_path/appliances',
+    show: (o) => o.local.appliancesPath,
+  }),
+  spec('DEFAULT', 'hash_partition_exponent', '5', 'Each cluster member has 2^this partitions on the hash ring.', { show: (o) => o.hashPartitionExponent }),
+  spec('coordination', 'enabled', 'false', 'Share the resources among the orchestrators of group_id (a hash ring over the live members, kept in etcd).', {
+    show: (o) => o.coordination.enabled,
+  }),
+  spec('coordination', 'url', 'etcd3+http://127.0.0.1:2379', 'The etcd cluster: comma-separated `etcd3+http://host:port` endpoints (the scheme may be left out after the first).', {
+    show: (o) => o.coordination.endpoints.map((e) => `etcd3+${e}`).join(','),
+  }),
+  spec('coordination', 'group_id', 'astara.orchestrator', 'The group the orchestrators that share resources join.', { show: (o) => o.coordination.groupId }),
+  spec('coordination', 'heartbeat_interval', '1', 'Seconds between renewals of this member\'s etcd lease.', { show: (o) => o.coordination.heartbeatIntervalS }),
+  spec('coordination', 'lease_ttl', '10', 'Seconds after its last renewal that a silent member is dropped and its resources move (at least 2, above heartbeat_interval).', {
+    show: (o) => o.coordination.leaseTtlS,
+  }),
+  // The OpenStack provider's, with oslo's names (docs/openstack.md).
+  spec('DEFAULT', 'transport_url', undefined, 'RabbitMQ that carries Neutron\'s notifications: `rabbit://user:password@host:port/vhost` (hosts comma-separated); required with network_provider = openstack.', {
+    show: (o) => o.openstack.transportUrls.map(redactedUrl).join(','),
+  }),
+  spec('DEFAULT', 'auth_region', undefined, 'Region of the service catalogue whose endpoints are used (any region when not set).', { show: (o) => o.openstack.authRegion }),
+  spec('DEFAULT', 'endpoint_type', 'publicURL', 'Which catalogue endpoints are used: publicURL, internalURL or adminURL (or public, internal, admin).', {
+    show: (o) => o.openstack.endpointType,
+  }),
+  spec('DEFAULT', 'management_subnet_id', undefined, 'Neutron subnet of the management ports (on management_network_id); Neutron chooses when not set.', {
+    show: (o) => o.openstack.managementSubnetId,
+  }),
+  spec('keystone_authtoken', 'auth_url', undefined, 'Keystone, e.g. http://keystone:5000 (or its /v3); required with network_provider = openstack.', { show: (o) => o.openstack.authUrl }),
+  spec('keystone_authtoken', 'username', undefined, 'The orchestrator\'s Keystone user (admin in its project: it reads every tenant\'s resources).', {
+    show: (o) => o.openstack.username,
+  }),
+  spec('keystone_authtoken', 'password', undefined, 'Its password.', { show: (o) => (o.openstack.password === '' ? '' : '***') }),
+  spec('keystone_authtoken', 'project_name', undefined, 'The project its token is scoped to.', { show: (o) => o.openstack.projectName }),
+  spec('keystone_authtoken', 'user_domain_name', 'Default', 'Domain of the user.', { show: (o) => o.openstack.userDomainName }),
+  spec('keystone_authtoken', 'project_domain_name', 'Default', 'Domain of the project.', { show: (o) => o.openstack.projectDomainName }),
 ];
 
 /** Every option, for the docs and `--help`. */
@@ -319,13 +365,51 @@ class Reader {
   }
 }
 
-function provider(reader: Reader, name: 'network_provider' | 'compute_provider'): 'local' | 'openstack' {
+/** The provider named; undefined (and a problem) for an unknown one. */
+function provider(reader: Reader, name: 'network_provider' | 'compute_provider'): 'local' | 'openstack' | undefined {
   const value = reader.given('DEFAULT', name) ? reader.raw('DEFAULT', name) : reader.raw('DEFAULT', 'provider');
   const where = reader.given('DEFAULT', name) ? name : 'provider';
   if (value === 'local') return 'local';
-  if (value === 'openstack') reader.problem('DEFAULT', where, 'the openstack provider is not available yet');
-  else reader.problem('DEFAULT', where, `must be local or openstack, not "${value ?? ''}"`);
-  return 'openstack';
+  if (value === 'openstack') {
+    // Nova (and with it `provider = openstack` alone) is not there yet: Neutron's routers run as local appliances.
+    if (name === 'compute_provider') reader.problem('DEFAULT', where, 'the openstack (Nova) compute provider is not available yet: set network_provider = openstack and compute_provider = local');
+    return 'openstack';
+  }
+  reader.problem('DEFAULT', where, `must be local or openstack, not "${value ?? ''}"`);
+  return undefined;
+}
+
+/** `[keystone_authtoken]` and the OpenStack `[DEFAULT]` options; the ones without a default are required with the openstack network provider. */
+function openStackOptions(reader: Reader, required: boolean): OrchestratorOptions['openstack'] {
+  const need = (section: SectionName, name: string): string => {
+    const value = reader.optional(section, name);
+    if (value === undefined && required) reader.problem(section, name, 'is required with network_provider = openstack');
+    return value ?? '';
+  };
+  const transport = need('DEFAULT', 'transport_url');
+  let transportUrls: string[] = [];
+  try {
+    transportUrls = transport === '' ? [] : amqpUrlsOf(transport);
+  } catch (error) {
+    reader.problem('DEFAULT', 'transport_url', (error as Error).message);
+  }
+  const endpointTypeText = reader.raw('DEFAULT', 'endpoint_type') ?? '';
+  const endpointType = endpointInterfaceOf(endpointTypeText);
+  if (endpointType === undefined) reader.problem('DEFAULT', 'endpoint_type', `must be publicURL, internalURL or adminURL, not "${endpointTypeText}"`);
+  const authUrl = need('keystone_authtoken', 'auth_url');
+  if (authUrl !== '' && !/^https?:\/\/[^/\s]+(\/\S*)?$/.test(authUrl)) reader.problem('keystone_authtoken', 'auth_url', `must be an http:// or https:// URL, not "${authUrl}"`);
+  return {
+    transportUrls,
+    authRegion: reader.optional('DEFAULT', 'auth_region'),
+    endpointType: endpointType ?? 'public',
+    managementSubnetId: identifier(reader, 'DEFAULT', 'management_subnet_id'),
+    authUrl,
+    username: need('keystone_authtoken', 'username'),
+    password: need('keystone_authtoken', 'password'),
+    projectName: need('keystone_authtoken', 'project_name'),
+    userDomainName: need('keystone_authtoken', 'user_domain_name'),
+    projectDomainName: need('keystone_authtoken', 'project_domain_name'),
+  };
 }
 
 function logLevel(reader: Reader): OrchestratorOptions['logLevel'] {
@@ -369,6 +453,33 @@ function address(reader: Reader, section: SectionName, name: string): string {
   const parsed = parseAddress(value);
   if (!parsed) reader.problem(section, name, `must be an IPv4 or IPv6 address, not "${value}"`);
   return parsed?.text ?? value;
+}
+
+/** Whether only this host can reach an address (`::1`, 127.0.0.0/8, `::ffff:127.0.0.1`); a wildcard reaches every interface. */
+function isLoopback(listen: string): boolean {
+  return ipaddr.process(listen).range() === 'loopback';
+}
+
+/** `[coordination]`: the etcd endpoints as `http://host:port` (only plain HTTP: no TLS options yet). */
+function coordinationOptions(reader: Reader): OrchestratorOptions['coordination'] {
+  const url = reader.raw('coordination', 'url') ?? '';
+  const endpoints: string[] = [];
+  for (const [index, part] of url.split(',').map((p) => p.trim()).entries()) {
+    const match = /^(?:(etcd3\+http|[a-z0-9+]+):\/\/)?([^/\s]+):(\d{1,5})\/?$/.exec(part);
+    const scheme = match?.[1] ?? (index > 0 ? 'etcd3+http' : undefined);
+    const port = Number(match?.[3]);
+    if (!match || scheme !== 'etcd3+http' || port < 1 || port > 65535) {
+      reader.problem('coordination', 'url', `must be etcd3+http://host:port endpoints separated by commas, not "${part}"`);
+      continue;
+    }
+    endpoints.push(`http://${match[2]!}:${match[3]!}`);
+  }
+  const heartbeatIntervalS = reader.seconds('coordination', 'heartbeat_interval', true);
+  const leaseTtlS = reader.integer('coordination', 'lease_ttl', 2, 3600);
+  if (leaseTtlS <= heartbeatIntervalS) reader.problem('coordination', 'lease_ttl', `must be more than heartbeat_interval (${heartbeatIntervalS} s), not ${leaseTtlS}`);
+  const groupId = reader.raw('coordination', 'group_id') ?? '';
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(groupId)) reader.problem('coordination', 'group_id', `must be 1 to 100 letters, digits, '_', '.' or '-', not "${groupId}"`);
+  return { enabled: reader.boolean('coordination', 'enabled'), endpoints, groupId, heartbeatIntervalS, leaseTtlS };
 }
 
 function managementPrefix(reader: Reader): ParsedCidr | undefined {
@@ -425,11 +536,13 @@ export function parseOptions(text: string, file?: string): { options: Orchestrat
   const reader = new Reader(values, problems);
   const base = file === undefined ? process.cwd() : dirname(resolve(file));
 
-  const networkProvider = provider(reader, 'network_provider');
-  const computeProvider = provider(reader, 'compute_provider');
+  const networkChoice = provider(reader, 'network_provider');
+  // An unknown provider is its own problem: it needs no resource file.
+  const networkProvider = networkChoice ?? 'openstack';
+  const computeProvider = provider(reader, 'compute_provider') ?? 'openstack';
   const prefix = managementPrefix(reader);
   const resources = reader.path('local', 'resources', base);
-  if (resources === undefined && (networkProvider === 'local' || computeProvider === 'local')) {
+  if (resources === undefined && networkProvider === 'local') {
     reader.problem('local', 'resources', 'is required with the local provider (the resource file, YAML or JSON)');
   }
   const applianceTls = allOrNone(reader, 'appliance_tls', { caFile: 'ca_file', certFile: 'cert_file', keyFile: 'key_file' }, base);
@@ -441,7 +554,16 @@ export function parseOptions(text: string, file?: string): { options: Orchestrat
     );
   }
   const agentCommand = reader.optional('local', 'agent_command')?.split(/\s+/) ?? DEFAULT_AGENT_COMMAND;
-  if (reader.boolean('coordination', 'enabled')) reader.problem('coordination', 'enabled', 'clustering is not available yet; set it to false');
+  const coordination = coordinationOptions(reader);
+  if (coordination.enabled && reader.boolean('local', 'stop_appliances_on_exit')) {
+    reader.problem('local', 'stop_appliances_on_exit', 'cannot be true with [coordination] enabled: the other members adopt a stopping member\'s appliances');
+  }
+  const apiListen = address(reader, 'DEFAULT', 'api_listen');
+  const adminTokenFile = reader.path('DEFAULT', 'admin_token_file', base);
+  // An address that is not one is reported by itself.
+  if (adminTokenFile === undefined && ipaddr.isValid(apiListen) && !isLoopback(apiListen)) {
+    reader.problem('DEFAULT', 'admin_token_file', `is required when api_listen (${apiListen}) is not a loopback address: anyone who reaches the admin API could rebuild every appliance`);
+  }
   const managementNetworkId = identifier(reader, 'DEFAULT', 'management_network_id');
   if (managementNetworkId === undefined) reader.problem('DEFAULT', 'management_network_id', 'must not be empty');
 
@@ -465,7 +587,8 @@ export function parseOptions(text: string, file?: string): { options: Orchestrat
     numWorkerProcesses: reader.integer('DEFAULT', 'num_worker_processes', 1, 1024),
     numWorkerThreads: reader.integer('DEFAULT', 'num_worker_threads', 1, 1024),
     enabledDrivers: enabledDrivers(reader),
-    apiListen: address(reader, 'DEFAULT', 'api_listen'),
+    apiListen,
+    adminTokenFile,
     apiPort: reader.port('DEFAULT', 'api_port'),
     astaraMetadataPort: reader.port('DEFAULT', 'astara_metadata_port'),
     managementNetworkId: managementNetworkId ?? '',
@@ -473,7 +596,11 @@ export function parseOptions(text: string, file?: string): { options: Orchestrat
     asn: reader.integer('DEFAULT', 'asn', 1, 4_294_967_295),
     neighborAsn: reader.integer('DEFAULT', 'neighbor_asn', 1, 4_294_967_295),
     providerRulesPath: reader.path('DEFAULT', 'provider_rules_path', base) ?? '',
-    router: { mgtServicePort: reader.port('router', 'mgt_service_port'), imageUuid: identifier(reader, 'router', 'image_uuid') },
+    router: {
+      mgtServicePort: reader.port('router', 'mgt_service_port'),
+      imageUuid: identifier(reader, 'router', 'image_uuid'),
+      ipsecVpn: reader.boolean('router', 'ipsec_vpn'),
+    },
     loadbalancer: { mgtServicePort: reader.port('loadbalancer', 'mgt_service_port'), imageUuid: identifier(reader, 'loadbalancer', 'image_uuid') },
     applianceTls,
     local: {
@@ -482,7 +609,11 @@ export function parseOptions(text: string, file?: string): { options: Orchestrat
       agentCommand,
       stopAppliancesOnExit: reader.boolean('local', 'stop_appliances_on_exit'),
       agentTls,
+      appliancesPath: reader.path('local', 'appliances_path', base) ?? join(reader.path('DEFAULT', 'state_path', base) ?? '', 'appliances'),
     },
+    hashPartitionExponent: reader.integer('DEFAULT', 'hash_partition_exponent', 0, 16),
+    coordination,
+    openstack: openStackOptions(reader, networkChoice === 'openstack'),
   };
   // `provider` stands for two options, so its problem would come twice.
   if (problems.length > 0) throw new OptionsError([...new Set(problems)], warnings);
@@ -518,6 +649,7 @@ export async function loadOptions(
   parsed.warnings.forEach(onWarning);
   const { options } = parsed;
   const files: [string, string | undefined][] = [
+    ['[DEFAULT] admin_token_file', options.adminTokenFile],
     ['[appliance_tls] ca_file', options.applianceTls?.caFile],
     ['[appliance_tls] cert_file', options.applianceTls?.certFile],
     ['[appliance_tls] key_file', options.applianceTls?.keyFile],

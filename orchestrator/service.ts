@@ -7,25 +7,27 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
+import { readAdminToken } from './api/access.js';
 import { createAdminApp } from './api/admin.js';
 import { OrchestratorMetrics } from './api/metrics.js';
 import type { ApplianceClient } from './client/appliance.js';
-import { DebugStore } from './core/debug-store.js';
+import { startCluster, type Cluster } from './cluster/start.js';
+import { DebugStore, type DebugFlagStore } from './core/debug-store.js';
 import { BadCommandError } from './core/control.js';
 import { Dispatcher } from './core/dispatcher.js';
 import { applianceName, isApplianceOf } from './core/driver.js';
 import { event, POLL, type ResourceRef } from './core/events.js';
 import type { ApplianceApi } from './core/instance-manager.js';
-import { LocalMetadata } from './metadata/local.js';
 import { createMetadataServer } from './metadata/server.js';
+import { ApplianceProbe } from './console/appliances.js';
+import { defaultConsoleDir, loadConsoleAssets } from './console/assets.js';
+import { LiveFeed } from './console/live.js';
+import { consoleRouter } from './console/routes.js';
+import { TrafficHistory } from './console/traffic.js';
 import { describeOptions, loadOptions, OptionsError } from './options.js';
 import type { OrchestratorOptions } from './options-types.js';
-import type { LocalCompute } from './providers/local/compute.js';
-import type { LocalBridges } from './providers/local/host.js';
-import type { LocalNetworkProvider } from './providers/local/network.js';
-import type { ResourceFileWatcher } from './providers/local/watcher.js';
-import type { ResourceSummary } from './providers/types.js';
-import { buildResource, makeClient, RESTART_OPTIONS, startLocalProviders } from './wiring.js';
+import type { ComputeProvider, NetworkProvider, ResourceSummary } from './providers/types.js';
+import { buildResource, makeClient, RESTART_OPTIONS, startProviders, StartupError, type ProviderSet } from './wiring.js';
 
 export { ResourceFileError, StartupError } from './wiring.js';
 
@@ -55,34 +57,36 @@ export class OrchestratorService {
   readonly #logger: Logger;
   readonly metrics: OrchestratorMetrics;
   readonly dispatcher: Dispatcher;
-  readonly #network: LocalNetworkProvider;
-  readonly #compute: LocalCompute;
-  readonly #bridges: LocalBridges;
-  readonly #watcher: ResourceFileWatcher;
+  readonly #network: NetworkProvider;
+  readonly #compute: ComputeProvider;
+  readonly #providers: ProviderSet;
   #client: ApplianceClient;
   /** What every instance manager calls: always the current client (a reload may replace it). */
   readonly #appliances: ApplianceApi;
   #adminServer: Server | undefined;
   #metadataServer: Server | undefined;
   #healthTimer: NodeJS.Timeout | undefined;
+  /** The console's live feed and the appliances' traffic, sampled on each health poll. */
+  readonly #liveFeed: LiveFeed;
+  readonly #traffic = new TrafficHistory();
+  readonly #probe: ApplianceProbe;
   /** Options the command line set: a reload keeps them. */
   readonly #overrides: Partial<OrchestratorOptions>;
+  /** The orchestrator group in etcd, when `[coordination] enabled`. */
+  readonly #cluster: Cluster | undefined;
 
   private constructor(options: OrchestratorOptions, logger: Logger, overrides: Partial<OrchestratorOptions>, parts: {
-    debug: DebugStore;
-    watcher: ResourceFileWatcher;
-    bridges: LocalBridges;
-    compute: LocalCompute;
-    network: LocalNetworkProvider;
+    debug: DebugFlagStore;
+    cluster: Cluster | undefined;
+    providers: ProviderSet;
     client: ApplianceClient;
   }) {
     this.#options = options;
     this.#overrides = overrides;
     this.#logger = logger;
-    this.#watcher = parts.watcher;
-    this.#bridges = parts.bridges;
-    this.#compute = parts.compute;
-    this.#network = parts.network;
+    this.#providers = parts.providers;
+    this.#compute = parts.providers.compute;
+    this.#network = parts.providers.network;
     this.#client = parts.client;
     this.#appliances = {
       status: (address, port) => this.#client.status(address, port),
@@ -95,6 +99,7 @@ export class OrchestratorService {
       shards: options.numWorkerProcesses,
       runnersPerShard: options.numWorkerThreads,
       debug: parts.debug,
+      ...(parts.cluster ? { ownership: parts.cluster.ownership } : {}),
       log: logger,
       create: (ref, hooks) =>
         buildResource(ref, { options: () => this.#options, network: this.#network, compute: this.#compute, client: this.#appliances, metrics: this.metrics, logger }, hooks),
@@ -103,6 +108,25 @@ export class OrchestratorService {
       onConfigReload: () => this.reload(),
     });
     this.metrics.setSources({ resources: () => this.dispatcher.listResources(), workers: () => this.dispatcher.workers() });
+    this.#cluster = parts.cluster;
+    this.#cluster?.onRebalance(() => {
+      this.#listResources().then(
+        (resources) => this.dispatcher.rebalance(resources),
+        (error: unknown) => logger.error({ err: error }, 'rebalance: the resources could not be listed; the next change of members tries again'),
+      );
+    });
+    this.#cluster?.onCleared((scope, id) => void this.dispatcher.flagCleared(scope, id));
+    // The console shows each resource's name, which only the provider knows.
+    this.#liveFeed = new LiveFeed({
+      listResources: () => this.dispatcher.listResources().map((r) => ({ ...r, name: this.#nameOf(r) })),
+      workers: () => this.dispatcher.workers(),
+    });
+    this.#probe = new ApplianceProbe({
+      reader: () => this.#client,
+      portOf: (driver) => (driver === 'loadbalancer' ? this.#options.loadbalancer.mgtServicePort : this.#options.router.mgtServicePort),
+      history: this.#traffic,
+      log: logger,
+    });
   }
 
   get options(): OrchestratorOptions {
@@ -117,11 +141,13 @@ export class OrchestratorService {
   /** Start serving with `options` (the file's, with `overrides` from the command line applied). */
   static async start(fileOptions: OrchestratorOptions, logger: Logger, overrides: Partial<OrchestratorOptions> = {}): Promise<OrchestratorService> {
     const options = { ...fileOptions, ...overrides };
-    const providers = await startLocalProviders(options, logger);
+    const providers = await startProviders(options, logger);
     await mkdir(options.statePath, { recursive: true });
-    const debug = await DebugStore.open(join(options.statePath, 'debug.json'));
+    // Clustered, the debug flags live in etcd, where every member sees them.
+    const cluster = options.coordination.enabled ? await startCluster(options, logger) : undefined;
+    const debug = cluster?.debug ?? (await DebugStore.open(join(options.statePath, 'debug.json')));
     const client = await makeClient(options);
-    const service = new OrchestratorService(options, logger, overrides, { debug, client, ...providers });
+    const service = new OrchestratorService(options, logger, overrides, { debug, client, cluster, providers });
     try {
       await service.#startServing();
     } catch (error) {
@@ -135,16 +161,31 @@ export class OrchestratorService {
     const options = this.#options;
     const logger = this.#logger;
 
-    const metadata = new LocalMetadata(() => this.#watcher.current!, (address) => this.dispatcher.resourceAt(address), logger);
+    const metadata = this.#providers.metadata((address) => this.dispatcher.resourceAt(address));
     this.#metadataServer = createMetadataServer({ backend: metadata, logger });
     await listen(this.#metadataServer, options.local.managementAddress, options.astaraMetadataPort);
 
-    this.#adminServer = createServer(createAdminApp({ control: this.dispatcher, metrics: this.metrics, logger }));
+    let adminToken: string | undefined;
+    if (options.adminTokenFile !== undefined) {
+      try {
+        adminToken = await readAdminToken(options.adminTokenFile);
+      } catch (error) {
+        throw new StartupError(error instanceof Error ? error.message : String(error));
+      }
+    }
+    const consoleRoutes = consoleRouter({
+      control: this.dispatcher,
+      feed: this.#liveFeed,
+      probe: this.#probe,
+      history: this.#traffic,
+      assets: await loadConsoleAssets(defaultConsoleDir()),
+    });
+    this.#adminServer = createServer(createAdminApp({ control: this.dispatcher, metrics: this.metrics, logger, console: consoleRoutes, ...(adminToken === undefined ? {} : { adminToken }) }));
     await listen(this.#adminServer, options.apiListen, options.apiPort);
     logger.info({ api: `${options.apiListen}:${options.apiPort}`, metadata: `${options.local.managementAddress}:${options.astaraMetadataPort}` }, 'listening');
 
     await this.#populate();
-    await this.#watcher.start((target, e) => void this.dispatcher.handleMessage(target, e));
+    await this.#providers.events.start((target, e) => void this.dispatcher.handleMessage(target, e));
     this.#scheduleHealth();
   }
 
@@ -181,8 +222,16 @@ export class OrchestratorService {
     if (this.#healthTimer) clearInterval(this.#healthTimer);
     const periodMs = this.#options.healthCheckPeriodS * 1000;
     // Each resource is polled at a random moment of each period, so thousands of polls never come at once.
-    this.#healthTimer = setInterval(() => this.dispatcher.pollAll(periodMs), periodMs);
+    this.#healthTimer = setInterval(() => {
+      this.dispatcher.pollAll(periodMs);
+      void this.#probe.sample(this.dispatcher.listResources());
+    }, periodMs);
     this.#healthTimer.unref();
+  }
+
+  /** The name the provider gives a resource (null without one). */
+  #nameOf(resource: { readonly driver: string; readonly id: string }): string | null {
+    return this.#providers.nameOf(resource);
   }
 
   async #findResource(id: string): Promise<ResourceRef | undefined> {
@@ -220,22 +269,25 @@ export class OrchestratorService {
       if (next.healthCheckPeriodS !== previous.healthCheckPeriodS) this.#scheduleHealth();
       this.#logger.info({ options: describeOptions(this.#options) }, 'options reloaded');
     }
-    const result = await this.#watcher.reload();
-    if (!result.ok) this.#logger.warn({ problems: result.problems }, 'the resource file is not valid; keeping the last valid view');
+    await this.#providers.reload();
   }
 
   /** Stop serving. The appliances keep running (and are adopted at the next start) unless `stop_appliances_on_exit`. */
   async stop(): Promise<void> {
     if (this.#healthTimer) clearInterval(this.#healthTimer);
-    await this.#watcher.stop();
+    this.#liveFeed.close();
+    await this.#providers.events.stop();
     await this.dispatcher.stop(STOP_GRACE_MS);
+    // Only now: a member that left the group earlier could see its resources taken while it still worked on them.
+    await this.#cluster?.stop();
     await Promise.all([close(this.#adminServer), close(this.#metadataServer)]);
     if (this.#options.local.stopAppliancesOnExit) {
       const all = await this.#compute.listAllInstances();
       this.#logger.info({ appliances: all.map((i) => i.name) }, 'stopping every appliance (stop_appliances_on_exit)');
       await this.#compute.destroy(all, this.#options.bootTimeoutS * 1000);
-      await this.#bridges.destroyAll();
+      await this.#providers.destroyHost();
     }
+    await this.#providers.close();
     await this.#client.close();
   }
 }

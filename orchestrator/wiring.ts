@@ -14,12 +14,15 @@ import { InstanceManager, type ApplianceApi, type InstanceManagerTimings } from 
 import { Automaton } from './core/state-machine.js';
 import { LoadBalancerDriver } from './drivers/loadbalancer.js';
 import { RouterDriver } from './drivers/router.js';
+import { LocalMetadata } from './metadata/local.js';
 import type { OrchestratorOptions } from './options-types.js';
 import { LocalCompute } from './providers/local/compute.js';
 import { LocalBridges } from './providers/local/host.js';
 import { LocalNetworkProvider } from './providers/local/network.js';
 import type { ResourceView } from './providers/local/view.js';
 import { ResourceFileWatcher } from './providers/local/watcher.js';
+import { NO_METADATA, startOpenStackProviders, type OpenStackProviders } from './providers/openstack/start.js';
+import type { ComputeProvider, EventSource, MetadataBackend, NetworkProvider } from './providers/types.js';
 
 /** How long CheckBoot lets a booting appliance be before looking again. */
 const BOOT_CHECK_INTERVAL_MS = 250;
@@ -28,10 +31,13 @@ const BOOT_CHECK_INTERVAL_MS = 250;
 export const RESTART_OPTIONS = [
   'apiListen',
   'apiPort',
+  'adminTokenFile',
   'astaraMetadataPort',
   'statePath',
   'networkProvider',
   'computeProvider',
+  // Keystone, the catalogue and RabbitMQ are connected to at start.
+  'openstack',
   'managementPrefix',
   'managementNetworkId',
   'numWorkerProcesses',
@@ -43,6 +49,9 @@ export const RESTART_OPTIONS = [
   // The agents listen on the port they were started with.
   'router',
   'loadbalancer',
+  // The group is joined once; its ring must stay what every member computes.
+  'coordination',
+  'hashPartitionExponent',
 ] as const satisfies readonly (keyof OrchestratorOptions)[];
 
 export async function makeClient(options: OrchestratorOptions): Promise<ApplianceClient> {
@@ -136,10 +145,15 @@ export async function startLocalProviders(options: OrchestratorOptions, logger: 
   const loaded = await watcher.load();
   if (!loaded.ok) throw new ResourceFileError(options.local.resources, loaded.problems);
   for (const warning of loaded.warnings) logger.warn({ path: warning.path }, `resource file: ${warning.message}`);
-  let compute: LocalCompute;
+  const compute = localCompute(options, logger);
+  if (syncBridges) await sync(loaded.view);
+  return { watcher, bridges, compute, network: new LocalNetworkProvider(() => watcher.current!) };
+}
+
+function localCompute(options: OrchestratorOptions, logger: Logger): LocalCompute {
   try {
-    compute = new LocalCompute({
-      stateDir: join(options.statePath, 'appliances'),
+    return new LocalCompute({
+      stateDir: options.local.appliancesPath,
       agentCommand: options.local.agentCommand,
       logger,
       agentTls: options.local.agentTls,
@@ -147,8 +161,70 @@ export async function startLocalProviders(options: OrchestratorOptions, logger: 
   } catch (error) {
     throw new StartupError(`[local] agent_command: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (syncBridges) await sync(loaded.view);
-  return { watcher, bridges, compute, network: new LocalNetworkProvider(() => watcher.current!) };
+}
+
+/** What the service runs on, whichever provider set: the local one or the OpenStack one. */
+export interface ProviderSet {
+  readonly network: NetworkProvider;
+  readonly compute: ComputeProvider;
+  readonly events: EventSource;
+  /** The guests' metadata answers, given the resource whose appliance has a management address. */
+  metadata(resourceAt: (address: string) => string | undefined): MetadataBackend;
+  /** A resource's name for the console; null without one. */
+  nameOf(resource: { readonly driver: string; readonly id: string }): string | null;
+  /** `config reload`: read again what the provider reads from files. */
+  reload(): Promise<void>;
+  /** Remove what the providers made on this host (stop_appliances_on_exit), once the appliances are gone. */
+  destroyHost(): Promise<void>;
+  /** Close the providers' connections. */
+  close(): Promise<void>;
+}
+
+/** The provider set the options name: `network_provider = openstack` (with local compute), or the local set. */
+export async function startProviders(options: OrchestratorOptions, logger: Logger): Promise<ProviderSet> {
+  if (options.networkProvider === 'openstack') {
+    checkStatePath(options.statePath, options.enabledDrivers);
+    const bridges = new LocalBridges({ stateDir: options.statePath, logger });
+    let openstack: OpenStackProviders;
+    try {
+      openstack = await startOpenStackProviders(options, logger, { compute: localCompute(options, logger), bridges });
+    } catch (error) {
+      if (error instanceof StartupError) throw error;
+      throw new StartupError(`the OpenStack provider cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return {
+      network: openstack.network,
+      compute: openstack.compute,
+      events: openstack.events,
+      metadata: () => NO_METADATA,
+      nameOf: () => null,
+      reload: () => Promise.resolve(),
+      destroyHost: async () => {
+        await bridges.destroyAll();
+      },
+      close: () => openstack.rpc.close(),
+    };
+  }
+  const local = await startLocalProviders(options, logger);
+  return {
+    network: local.network,
+    compute: local.compute,
+    events: local.watcher,
+    metadata: (resourceAt) => new LocalMetadata(() => local.watcher.current!, resourceAt, logger),
+    nameOf: (resource) => {
+      const view = local.watcher.current;
+      const named = resource.driver === 'loadbalancer' ? view?.loadbalancers.get(resource.id) : view?.routers.get(resource.id);
+      return named?.name ?? null;
+    },
+    reload: async () => {
+      const result = await local.watcher.reload();
+      if (!result.ok) logger.warn({ problems: result.problems }, 'the resource file is not valid; keeping the last valid view');
+    },
+    destroyHost: async () => {
+      await local.bridges.destroyAll();
+    },
+    close: () => Promise.resolve(),
+  };
 }
 
 export function timings(options: OrchestratorOptions): InstanceManagerTimings {
@@ -164,8 +240,8 @@ export function timings(options: OrchestratorOptions): InstanceManagerTimings {
 export interface ResourceDependencies {
   /** The current options (a reload may change them). */
   readonly options: () => OrchestratorOptions;
-  readonly network: LocalNetworkProvider;
-  readonly compute: LocalCompute;
+  readonly network: NetworkProvider;
+  readonly compute: ComputeProvider;
   readonly client: ApplianceApi;
   readonly metrics: OrchestratorMetricsSink;
   readonly logger: Logger;
@@ -183,6 +259,7 @@ function makeDriver(ref: ResourceRef, driver: DriverName, deps: ResourceDependen
     asn: options().asn,
     neighborAsn: options().neighborAsn,
     providerRulesPath: options().providerRulesPath,
+    ipsecVpn: options().router.ipsecVpn,
     orchestrator: { address: options().local.managementAddress, metadata_port: options().astaraMetadataPort, host: options().host },
     log,
   }));

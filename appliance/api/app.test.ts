@@ -15,6 +15,7 @@ import request from 'supertest';
 import { MAX_BODY_DEPTH, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, MAX_PROBLEMS_LISTED } from '../../contract/index.js';
 import { FakeRunner } from '../../test/support/fake-runner.js';
 import { ApplyEngine, CheckFailedError, type Subsystem } from '../engine/engine.js';
+import { RepushGuard } from '../engine/repush.js';
 import { DaemonRegistry } from '../host/daemons.js';
 import { InterfaceNames, type IpLink } from '../host/interfaces.js';
 import type { VrrpStatus } from '../host/vrrp.js';
@@ -94,12 +95,15 @@ class Harness {
   readonly behaviour: Behaviour = {};
   readonly runner = new FakeRunner();
   readonly engine: ApplyEngine;
+  readonly repush: RepushGuard;
   readonly app: ReturnType<typeof createApp>;
+  /** What the live state's fingerprint reads as; a test changes it to make the host drift. */
+  fingerprint = 'as applied';
 
   constructor(
     readonly stateDir: string,
     listenAddresses: readonly string[] = [LISTEN],
-    options: { readonly services?: EnabledServices; readonly loadBalancer?: LoadBalancerView; readonly ha?: HaView } = {},
+    options: { readonly services?: EnabledServices; readonly loadBalancer?: LoadBalancerView; readonly ha?: HaView; readonly verifyPeriodMs?: number } = {},
   ) {
     const logger = pino({ level: 'info' }, { write: (line: string) => void this.lines.push(JSON.parse(line) as Record<string, unknown>) });
     this.runner
@@ -114,8 +118,10 @@ class Harness {
     this.engine = new ApplyEngine(stateDir, subsystems(this.behaviour), this.runner, logger, { realName: (generic) => generic.replace('ge', 'eth') });
     const metrics = new AgentMetrics(stats, daemons, () => this.engine.current?.generation ?? 0, options.loadBalancer, options.ha);
     this.engine.onReport((report) => metrics.applied(report));
+    this.repush = new RepushGuard(this.engine, () => Promise.resolve({ state: this.fingerprint }), logger, options.verifyPeriodMs ?? 0);
     this.app = createApp({
       engine: this.engine,
+      repush: this.repush,
       interfaces,
       runner: this.runner,
       probe: new GatewayProbe(this.runner),
@@ -218,6 +224,44 @@ describe('the v1 API in-process', () => {
       const pinged = h.runner.calls.filter((c) => c.argv[0] === 'ping').map((c) => c.argv.at(-1));
       assert.deepEqual(pinged.sort(), ['192.0.2.1', '2001:db8:e::1']);
       assert.equal(after.degraded, null);
+    });
+
+    it('a re-push of the same bytes, once the host is verified, answers as the apply did with no command and the same generation', async () => {
+      const verified = new Harness(dir, [LISTEN], { verifyPeriodMs: 60_000 });
+      const first = await verified.put(GOOD_TEXT).expect(200);
+      assert.equal((await verified.repush.verify()).condition, 'verified');
+      const calls = verified.runner.calls.length;
+      const again = await verified.put(GOOD_TEXT).expect(200);
+      assert.equal(again.text, first.text, 'the same answer, byte for byte');
+      assert.equal(verified.runner.calls.length, calls, 'not one command, not even a read');
+      const { report } = (await request(verified.app).get('/v1/system/apply').expect(200)).body as { report: { generation: number; reused: boolean; steps: { commands: number; changed: boolean }[] } };
+      assert.equal(report.generation, 1);
+      assert.equal(report.reused, true);
+      assert.ok(report.steps.length > 0 && report.steps.every((s) => s.commands === 0 && !s.changed));
+      const status = (await request(verified.app).get('/v1/status').expect(200)).body as { generation: number; live_state: { condition: string } };
+      assert.deepEqual([status.generation, status.live_state.condition], [1, 'verified']);
+    });
+
+    it('a re-push is applied in full when the host drifted, when asked with no-cache, when the bytes differ, or before any verification', async () => {
+      const verified = new Harness(dir, [LISTEN], { verifyPeriodMs: 60_000 });
+      const generationOf = async (answer: Promise<request.Response>) => ((await answer).body as { generation: number }).generation;
+      assert.equal(await generationOf(verified.put(GOOD_TEXT).expect(200)), 1);
+      await verified.repush.verify();
+      assert.equal(await generationOf(verified.put(GOOD_TEXT).set('Cache-Control', 'no-cache').expect(200)), 2, 'no-cache applies in full');
+      await verified.repush.verify();
+      assert.equal(await generationOf(verified.put(GOOD_TEXT).expect(200)), 2, 'verified again: reused');
+      verified.fingerprint = 'a rule was deleted by hand';
+      assert.equal((await verified.repush.verify()).condition, 'drifted');
+      const changes = verified.runner.changes().length;
+      assert.equal(await generationOf(verified.put(GOOD_TEXT).expect(200)), 3, 'drifted: applied in full');
+      assert.equal(verified.runner.changes().length, changes + 1, 'the apply ran its command');
+      await verified.repush.verify();
+      assert.equal(verified.repush.state.condition, 'verified', 'the repaired host is the new baseline');
+      assert.equal(await generationOf(verified.put(`${GOOD_TEXT} `).expect(200)), 4, 'other bytes: applied in full');
+      const never = new Harness(dir, [LISTEN], { verifyPeriodMs: 0 });
+      await never.put(GOOD_TEXT).expect(200);
+      await never.repush.verify();
+      assert.equal(await generationOf(never.put(GOOD_TEXT).expect(200)), 6, 'with verification off every re-push is applied');
     });
 
     it('GET /v1/status says degraded while the persisted document is not on the host', async () => {

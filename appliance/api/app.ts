@@ -1,6 +1,7 @@
 // The v1 REST API (spec section 3), on Express 5. Paths answer with and
 // without a trailing slash (Express's non-strict routing); wrong methods get
 // 405 with an Allow header; every error is a JSON body naming what is wrong.
+import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { MAX_DOCUMENT_BYTES, unwrapDocument, validateDocument, type Problem } from '../../contract/index.js';
@@ -8,9 +9,10 @@ import { ApplyFailedError, CheckFailedError, messageOf, type ApplyEngine } from 
 import type { CommandRunner } from '../host/exec.js';
 import { toApiInterface, type InterfaceNames, type LiveInterface } from '../host/interfaces.js';
 import { SharedRead } from './cache.js';
-import { parseJsonBody, sendError, sendJson } from './json.js';
+import { jsonText, parseJsonBody, sendError, sendJson, sendJsonText } from './json.js';
+import type { RepushGuard } from '../engine/repush.js';
 import { lockoutProblems } from './lockout.js';
-import { redactSecrets } from './redact.js';
+import { redactSecrets } from '../../contract/redact.js';
 import type { VpnView } from './vpn-metrics.js';
 import type { GatewayProbe } from './status.js';
 import type { DaemonRegistry } from '../host/daemons.js';
@@ -27,6 +29,8 @@ export interface ApiDependencies {
   readonly stats: StatsCollector;
   readonly metrics: AgentMetrics;
   readonly logger: Logger;
+  /** Answers a re-push of the document the host is verified to hold without applying it. */
+  readonly repush: RepushGuard;
   /** Addresses the API listens on; a document may not take them away. */
   readonly listenAddresses: readonly string[];
   /** What the image can run: a document asking for more is refused. */
@@ -78,6 +82,8 @@ export function createApp(deps: ApiDependencies): express.Express {
         generation: current?.generation ?? 0,
         // Set while the document is the desired state but not (all) on the host: a re-apply at start-up failed and is retried.
         degraded: deps.engine.degraded ?? null,
+        // Whether the host still holds what the last apply left, as last verified (a re-push is reused only while verified).
+        live_state: deps.repush.state,
         daemons: deps.daemons.status(),
         // An HA pair member's VRRP state (MASTER holds the pair's addresses); null on a single router.
         ha: haStatus(deps.ha),
@@ -106,7 +112,7 @@ export function createApp(deps: ApiDependencies): express.Express {
     get: (_req, res) => {
       sendJson(res, 200, { configuration: redactSecrets(deps.engine.current?.document ?? {}) });
     },
-    put: [requireJson, gate.enter, readBody, parseBody, async (req, res) => putConfig(deps, req, res)],
+    put: [requireJson, gate.enter, readBody, reuseRepush(deps), parseBody, async (req, res) => putConfig(deps, req, res)],
   });
   route(v1, '/v1/system/apply', {
     get: (_req, res) => {
@@ -219,6 +225,28 @@ function requireJson(req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
+/**
+ * A re-push of the body last applied, while the host is verified to hold it,
+ * is answered as that apply was, before the body is even parsed (see
+ * engine/repush.ts); `Cache-Control: no-cache` asks for a full apply.
+ */
+function reuseRepush(deps: ApiDependencies): Handler {
+  return (req, res, next) => {
+    const bytes = req.body as Buffer | undefined;
+    const bodyHash = createHash('sha256')
+      .update(bytes ?? Buffer.alloc(0))
+      .digest('hex');
+    res.locals.bodyHash = bodyHash;
+    const answer = /\bno-cache\b/i.test(req.get('cache-control') ?? '') ? undefined : deps.repush.answerFor(bodyHash);
+    if (answer === undefined) {
+      next();
+      return;
+    }
+    deps.engine.reuse();
+    sendJsonText(res, 200, answer);
+  };
+}
+
 function parseBody(req: Request, res: Response, next: NextFunction): void {
   const parsed = parseJsonBody(req.body as Buffer | undefined);
   if (!parsed.ok) {
@@ -301,7 +329,9 @@ async function putConfig(deps: ApiDependencies, req: Request, res: Response): Pr
   }
   try {
     const report = await deps.engine.apply(result.document, result.model);
-    sendJson(res, 200, { configuration: redactSecrets(result.document), generation: report.generation, warnings: result.warnings });
+    const answer = jsonText({ configuration: redactSecrets(result.document), generation: report.generation, warnings: result.warnings });
+    sendJsonText(res, 200, answer);
+    deps.repush.applied(res.locals.bodyHash as string, report.generation, answer);
   } catch (error) {
     if (error instanceof CheckFailedError) {
       sendError(res, 422, 'a daemon refused its configuration', [{ path: error.subsystem, message: error.message }]);

@@ -20,8 +20,17 @@ export function sortKeys(value: unknown): unknown {
   return value;
 }
 
+/** An answer's exact bytes, as sendJson sends them. */
+export function jsonText(body: unknown): string {
+  return `${JSON.stringify(sortKeys(body))}\n`;
+}
+
 export function sendJson(res: Response, status: number, body: unknown): void {
-  res.status(status).type('application/json').send(`${JSON.stringify(sortKeys(body))}\n`);
+  sendJsonText(res, status, jsonText(body));
+}
+
+export function sendJsonText(res: Response, status: number, text: string): void {
+  res.status(status).type('application/json').send(text);
 }
 
 export interface ErrorDetail {

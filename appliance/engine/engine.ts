@@ -28,6 +28,8 @@ export interface ApplyReport {
   readonly failed_step?: string;
   readonly error?: string;
   readonly rolled_back?: boolean;
+  /** A re-push of the document the host was verified to hold: answered without validating or applying it (see repush.ts). */
+  readonly reused?: boolean;
 }
 
 export interface AppliedState {
@@ -78,6 +80,8 @@ export class ApplyEngine {
   #memory: Record<string, unknown> = {};
   #lastReport: ApplyReport | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Tasks queued or running in `exclusive`. */
+  #pending = 0;
   #applyCount = 0;
   readonly #reportListeners: ((report: ApplyReport) => void)[] = [];
 
@@ -170,9 +174,37 @@ export class ApplyEngine {
    * nginx reload), so that it never interleaves with an apply.
    */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(task);
+    this.#pending++;
+    const run = this.#queue.then(task).finally(() => this.#pending--);
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** No apply (nor other exclusive task) is running or waiting. */
+  get idle(): boolean {
+    return this.#pending === 0;
+  }
+
+  /**
+   * Report a re-push answered without applying (the document is the one the
+   * host holds, as verified): the generation stays, every subsystem is
+   * reported unchanged with no command. Only while idle, so that it cannot
+   * overtake an apply queued before it.
+   */
+  reuse(): ApplyReport {
+    const current = this.#current;
+    if (!current || !this.idle) throw new Error('a re-push can only be reused while the engine is idle and holds a document');
+    const report: ApplyReport = {
+      generation: current.generation,
+      ok: true,
+      started_at: new Date().toISOString(),
+      duration_ms: 0,
+      steps: this.subsystems.map((s) => ({ subsystem: s.name, changed: false, commands: 0, duration_ms: 0 })),
+      reused: true,
+    };
+    this.#lastReport = report;
+    for (const listener of this.#reportListeners) listener(report);
+    return report;
   }
 
   #enqueue(document: unknown, model: ConfigModel, generation: number | undefined, rollback: boolean): Promise<ApplyReport> {

@@ -167,8 +167,8 @@ export class NsClient {
     });
   }
 
-  async request(method: string, url: string, bodyFile?: string): Promise<Answer> {
-    return (await this.#send({ op: 'request', method, url, ...(bodyFile ? { bodyFile } : {}) })) as unknown as Answer;
+  async request(method: string, url: string, bodyFile?: string, headers?: Readonly<Record<string, string>>): Promise<Answer> {
+    return (await this.#send({ op: 'request', method, url, ...(bodyFile ? { bodyFile } : {}), ...(headers ? { headers } : {}) })) as unknown as Answer;
   }
 
   async load(options: LoadOptions): Promise<LoadResult> {

@@ -27,6 +27,7 @@ import {
   type CommandBody,
   type CommandName,
 } from '../core/events.js';
+import { requireToken } from './access.js';
 import { sendError, sendJson } from './json.js';
 import type { OrchestratorMetrics } from './metrics.js';
 
@@ -34,6 +35,10 @@ export interface AdminDependencies {
   readonly control: OrchestratorControl;
   readonly metrics: OrchestratorMetrics;
   readonly logger: Logger;
+  /** The bearer token every request but the console's static files must carry; undefined: none asked. */
+  readonly adminToken?: string;
+  /** The console's files, live feed and appliance reads (orchestrator/console/routes.ts). */
+  readonly console?: express.Router;
 }
 
 /** The 500 text of the original, kept so scripts that matched it still do. */
@@ -215,10 +220,14 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestLogger(deps.logger));
+  if (deps.adminToken !== undefined) app.use(requireToken(deps.adminToken, isConsoleFile));
+  if (deps.console) app.use(deps.console);
 
   const reads = express.Router();
   getRoute(reads, '/v1/resources', (_req, res) => {
-    sendJson(res, 200, { resources: deps.control.listResources() });
+    // Clustered, the list is this member's share: the group's members say where the rest is.
+    const { cluster } = deps.control.workers();
+    sendJson(res, 200, { resources: deps.control.listResources(), ...(cluster?.enabled ? { cluster } : {}) });
   });
   getRoute(reads, '/v1/resources/:id', (req, res) => {
     const id = String(req.params.id);
@@ -288,6 +297,11 @@ async function runCommand(deps: AdminDependencies, req: Request, res: Response):
   }
   // The original answered with the CLI's exit status.
   res.status(200).type('text/plain').send('0');
+}
+
+/** The console's page and bundles: they hold no data, and a browser navigating to them sends no header. */
+function isConsoleFile(req: Request): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && (req.path === '/ui' || req.path.startsWith('/ui/'));
 }
 
 type Handler = (req: Request, res: Response) => unknown;

@@ -44,6 +44,7 @@ export class OrchestratorMetrics implements OrchestratorMetricsSink {
   constructor(sources?: MetricsSources) {
     this.#sources = sources;
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+    this.#clusterGauges();
     const resources = () => this.#sources?.resources() ?? [];
     const shards = () => this.#sources?.workers().shards ?? [];
 
@@ -108,6 +109,46 @@ export class OrchestratorMetrics implements OrchestratorMetricsSink {
       collect() {
         // Either way the router is not served as it should be: no one owns its addresses, or both answer for them.
         this.set(resources().filter((r) => r.ha.pair && r.appliances.filter((a) => a.ha?.state === 'MASTER').length !== 1).length);
+      },
+    });
+  }
+
+  /** The cluster as this member sees it (absent series alone). */
+  #clusterGauges(): void {
+    const cluster = () => this.#sources?.workers().cluster;
+    const resources = () => this.#sources?.resources() ?? [];
+    new Gauge({
+      name: `${PREFIX}cluster_members`,
+      help: 'Live members of the orchestrator group, as this member sees them (0 when clustering is off)',
+      registers: [this.registry],
+      collect() {
+        this.set(cluster()?.members.length ?? 0);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}cluster_owned_resources`,
+      help: 'Resources this member owns and handles',
+      registers: [this.registry],
+      collect() {
+        // Every resource listed is one this member owns: it lets go of the others.
+        this.set(resources().length);
+      },
+    });
+    new Counter({
+      name: `${PREFIX}cluster_rebalances_total`,
+      help: 'Changes of the group\'s members this member acted on, the first one included',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(cluster()?.rebalances ?? 0);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}cluster_coordination_up`,
+      help: '1 while etcd answers this member (or clustering is off), 0 while it serves only what it owns',
+      registers: [this.registry],
+      collect() {
+        this.set(cluster()?.connected === false ? 0 : 1);
       },
     });
   }

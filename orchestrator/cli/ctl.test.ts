@@ -10,7 +10,7 @@ import { createAdminApp } from '../api/admin.js';
 import { OrchestratorMetrics } from '../api/metrics.js';
 import { UnknownTargetError, type OrchestratorControl, type ResourceDetailView, type ResourceView, type WorkersView } from '../core/control.js';
 import type { CommandBody } from '../core/events.js';
-import { applianceShellArgv, main, processContext, urlFromConfig, type CtlContext } from './ctl.js';
+import { applianceShellArgv, main, processContext, TOKEN_VARIABLE, tokenFileFromConfig, urlFromConfig, type CtlContext } from './ctl.js';
 
 const LOCAL: ResourceDetailView = {
   id: 'r1',
@@ -334,5 +334,68 @@ describe('astara-ctl', { timeout: 30_000 }, () => {
     const badUrl = await run(['--url', 'ftp://x', 'poll']);
     assert.equal(badUrl.status, 1);
     assert.match(badUrl.err, /--url must be http or https/);
+  });
+});
+
+describe('astara-ctl against an orchestrator with admin_token_file', { timeout: 30_000 }, () => {
+  const control = new FakeControl();
+  const server = createServer(createAdminApp({ control, metrics: new OrchestratorMetrics(), logger: pino({ level: 'silent' }), adminToken: 's3cret' }));
+  let port = 0;
+  let dir = '';
+
+  before(async () => {
+    port = await listen(server);
+    dir = await mkdtemp(join(tmpdir(), 'astara-ctl-token-'));
+  });
+  after(async () => {
+    server.close();
+    server.closeAllConnections();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function run(args: readonly string[], env?: string): Promise<{ status: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const context: CtlContext = { out: (text) => (out += text), err: (text) => (err += text), runInteractive: () => Promise.resolve(0), processAlive: () => true, shell: '/bin/bash' };
+    assert.equal(TOKEN_VARIABLE, 'ASTARA_ADMIN_TOKEN');
+    const saved = process.env.ASTARA_ADMIN_TOKEN;
+    if (env === undefined) delete process.env.ASTARA_ADMIN_TOKEN;
+    else process.env.ASTARA_ADMIN_TOKEN = env;
+    try {
+      const status = await main(['node', 'astara-ctl', ...args], context);
+      return { status, out, err };
+    } finally {
+      if (saved === undefined) delete process.env.ASTARA_ADMIN_TOKEN;
+      else process.env.ASTARA_ADMIN_TOKEN = saved;
+    }
+  }
+
+  it('is refused without the token, and the command is not run', async () => {
+    const result = await run(['--url', `http://127.0.0.1:${port}`, 'resource', 'rebuild', 'r1']);
+    assert.equal(result.status, 1);
+    assert.match(result.err, /^astara-ctl: unauthorized: .*admin_token_file/);
+    assert.deepEqual(control.bodies, []);
+  });
+
+  it('sends the token from --token-file, from the environment, or from the config file\'s admin_token_file', async () => {
+    await writeFile(join(dir, 'token'), 's3cret\n');
+    const fromFile = await run(['--url', `http://127.0.0.1:${port}`, '--token-file', join(dir, 'token'), 'resource', 'rebuild', 'r1']);
+    assert.equal(fromFile.status, 0, fromFile.err);
+    const fromEnv = await run(['--url', `http://127.0.0.1:${port}`, 'list', '--json'], 's3cret');
+    assert.equal(fromEnv.status, 0, fromEnv.err);
+    await writeFile(join(dir, 'orchestrator.ini'), `[DEFAULT]\napi_listen = 127.0.0.1\napi_port = ${port}\nadmin_token_file = token\n`);
+    const fromConfig = await run(['--config-file', join(dir, 'orchestrator.ini'), 'poll']);
+    assert.equal(fromConfig.status, 0, fromConfig.err);
+    assert.deepEqual(
+      control.bodies.map((b) => b.command),
+      ['resource-rebuild', 'poll'],
+    );
+    const wrong = await run(['--url', `http://127.0.0.1:${port}`, 'poll'], 'wrong');
+    assert.equal(wrong.status, 1);
+  });
+
+  it('reads admin_token_file relative to the config file', () => {
+    assert.equal(tokenFileFromConfig('[DEFAULT]\nadmin_token_file = secret/token\n', '/etc/astara/orchestrator.ini'), '/etc/astara/secret/token');
+    assert.equal(tokenFileFromConfig('[DEFAULT]\nhost = x\n', '/etc/astara/orchestrator.ini'), undefined);
   });
 });

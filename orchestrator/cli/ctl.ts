@@ -2,6 +2,7 @@
 // API's PUT routes (the command line is the path); `list`, `show` and
 // `workers debug` read its JSON views; `ssh` and `browse` are interactive.
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { execa } from 'execa';
@@ -9,6 +10,7 @@ import { decode } from 'ini';
 import { request } from 'undici';
 import type { AgentHaStatus } from '../client/appliance.js';
 import type { HaView, ResourceDetailView, ResourceView, WorkersView } from '../core/control.js';
+import type { ClusterView } from '../core/ownership.js';
 import type { BrowseApi } from './browse.js';
 import { formatAge, lastPushText, renderPairs, renderTable, resourceTable } from './table.js';
 
@@ -83,7 +85,11 @@ function describeFailure(error: unknown): string {
 
 /** The admin API as astara-ctl and the console use it. */
 export class AdminClient implements BrowseApi {
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    /** Sent as `Authorization: Bearer` when the orchestrator has an admin_token_file. */
+    readonly token?: string,
+  ) {}
 
   /** PUT the command line as a path: `['resource', 'debug', id, '--reason', 'why']`. */
   async send(words: readonly string[]): Promise<void> {
@@ -91,7 +97,12 @@ export class AdminClient implements BrowseApi {
   }
 
   async listResources(): Promise<ResourceView[]> {
-    return ((await this.#call('GET', '/v1/resources')) as { resources: ResourceView[] }).resources;
+    return (await this.resourceList()).resources;
+  }
+
+  /** The resources and, when the orchestrator is one of a cluster, the group's members. */
+  async resourceList(): Promise<{ resources: ResourceView[]; cluster?: ClusterView }> {
+    return (await this.#call('GET', '/v1/resources')) as { resources: ResourceView[]; cluster?: ClusterView };
   }
 
   async getResource(id: string): Promise<ResourceDetailView> {
@@ -106,7 +117,8 @@ export class AdminClient implements BrowseApi {
     let statusCode: number;
     let text: string;
     try {
-      const response = await request(`${this.baseUrl}${path}`, { method, headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS });
+      const headers = this.token === undefined ? {} : { authorization: `Bearer ${this.token}` };
+      const response = await request(`${this.baseUrl}${path}`, { method, headers, headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS });
       statusCode = response.statusCode;
       text = await response.body.text();
     } catch (error) {
@@ -193,6 +205,12 @@ export function showText(resource: ResourceDetailView, now: number): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The members line under a clustered orchestrator's list: the list is only this member's share. */
+export function clusterText(cluster: ClusterView): string {
+  const reach = cluster.connected ? '' : `\netcd out of reach (${cluster.problem ?? 'no answer'}): serving the resources above, taking no new ones`;
+  return `\ncluster members (this one is ${cluster.host}): ${cluster.members.join(', ') || 'none'}${reach}\n`;
+}
+
 function haText(ha: HaView): string {
   if (ha.pair && ha.requested) return 'pair';
   if (ha.pair) return 'pair (the router no longer asks for one: a rebuild makes it one appliance)';
@@ -220,6 +238,8 @@ export function workersText(workers: WorkersView): string {
   for (const t of workers.tenants_in_debug) lines.push(`Debugging tenant: ${t.id}${reason(t.reason)}`);
   if (workers.resources_in_debug.length === 0) lines.push('No resources in debug mode');
   for (const r of workers.resources_in_debug) lines.push(`Debugging resource: ${r.id}${reason(r.reason)}`);
+  // The original's last line of `workers debug`.
+  lines.push(workers.cluster?.enabled ? `Peer astara-orchestrator hosts: ${workers.cluster.members.join(', ')}` : 'No peer astara-orchestrator hosts, coordination disabled.');
   return `${lines.join('\n')}\n`;
 }
 
@@ -230,21 +250,45 @@ function json(value: unknown): string {
 interface GlobalOptions {
   readonly url?: string;
   readonly configFile?: string;
+  readonly tokenFile?: string;
+}
+
+/** The environment variable holding the admin token (the token itself, not a file). */
+export const TOKEN_VARIABLE = 'ASTARA_ADMIN_TOKEN';
+
+/** `[DEFAULT] admin_token_file` of the orchestrator's INI file, relative to the file's directory. */
+export function tokenFileFromConfig(text: string, file: string): string | undefined {
+  const parsed = decode(text) as Record<string, unknown>;
+  const section = (parsed.DEFAULT ?? {}) as Record<string, unknown>;
+  const found = section.admin_token_file ?? parsed.admin_token_file;
+  return typeof found === 'string' && found.trim() !== '' ? resolve(dirname(resolve(file)), found.trim()) : undefined;
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new CtlError(`cannot read ${file}: ${describeFailure(error)}`);
+  }
+}
+
+/** The token: --token-file, else $ASTARA_ADMIN_TOKEN, else the config file's admin_token_file; none without any. */
+async function tokenFor(options: GlobalOptions, configText: string | undefined): Promise<string | undefined> {
+  const fromConfig = options.configFile !== undefined && configText !== undefined ? tokenFileFromConfig(configText, options.configFile) : undefined;
+  const file = options.tokenFile ?? (process.env[TOKEN_VARIABLE] === undefined ? fromConfig : undefined);
+  const text = file === undefined ? process.env[TOKEN_VARIABLE] : await readText(file);
+  const token = text?.split('\n')[0]?.trim();
+  if (token === '') throw new CtlError(file === undefined ? `${TOKEN_VARIABLE} is empty` : `the token file ${file} is empty`);
+  return token;
 }
 
 async function clientFor(command: Command): Promise<AdminClient> {
   const options = command.optsWithGlobals<GlobalOptions>();
-  if (options.url !== undefined) return new AdminClient(checkedBaseUrl(options.url));
-  if (options.configFile !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(options.configFile, 'utf8');
-    } catch (error) {
-      throw new CtlError(`cannot read ${options.configFile}: ${describeFailure(error)}`);
-    }
-    return new AdminClient(urlFromConfig(text, options.configFile));
-  }
-  return new AdminClient(DEFAULT_URL);
+  const configText = options.configFile === undefined ? undefined : await readText(options.configFile);
+  const token = await tokenFor(options, configText);
+  if (options.url !== undefined) return new AdminClient(checkedBaseUrl(options.url), token);
+  if (options.configFile !== undefined && configText !== undefined) return new AdminClient(urlFromConfig(configText, options.configFile), token);
+  return new AdminClient(DEFAULT_URL, token);
 }
 
 function parseInterval(value: string): number {
@@ -300,7 +344,8 @@ export function buildProgram(context: CtlContext = processContext()): Command {
   const program = new Command('astara-ctl')
     .description('Operate the Astara orchestrator through its admin API.')
     .option('--url <url>', `admin API base URL (default: from --config-file, else ${DEFAULT_URL})`)
-    .option('--config-file <file>', "the orchestrator's INI file: the URL comes from [DEFAULT] api_listen and api_port")
+    .option('--config-file <file>', "the orchestrator's INI file: the URL comes from [DEFAULT] api_listen and api_port, the token from admin_token_file")
+    .option('--token-file <file>', `file whose first line is the admin API's bearer token (default: $${TOKEN_VARIABLE}, else the config file's admin_token_file)`)
     .exitOverride()
     .configureOutput({ writeOut: context.out, writeErr: context.err });
 
@@ -390,11 +435,11 @@ export function buildProgram(context: CtlContext = processContext()): Command {
 
   program
     .command('list')
-    .description('list every resource: state, appliance state and address, last push, debug flag')
+    .description('list every resource: state, appliance state and address, last push, debug flag (in a cluster: the owner, and the members)')
     .option('--json', 'print the resources as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const resources = await (await clientFor(command)).listResources();
-      context.out(options.json ? json(resources) : `${resourceTable(resources, Date.now(), { withDriver: true }).join('\n')}\n`);
+      const { resources, cluster } = await (await clientFor(command)).resourceList();
+      context.out(options.json ? json(resources) : `${resourceTable(resources, Date.now(), { withDriver: true }).join('\n')}\n${cluster ? clusterText(cluster) : ''}`);
     });
 
   program

@@ -9,6 +9,7 @@ import { request } from 'undici';
 import type { OrchestratorMetricsSink, ResourceView } from '../core/control.js';
 import { UPDATE, event } from '../core/events.js';
 import { CONFIGURED } from '../core/instance-state.js';
+import { readAdminToken } from '../api/access.js';
 import { loadOptions, OptionsError } from '../options.js';
 import { readResourceFile } from '../providers/local/resource-file.js';
 import type { OrchestratorOptions } from '../options-types.js';
@@ -33,8 +34,9 @@ function adminUrl(options: OrchestratorOptions): string {
  * not already. Returns a line for the operator, undefined when no service
  * runs; throws when the service does not know the router.
  */
-async function holdInService(base: string, routerId: string): Promise<string | undefined> {
-  const timeouts = { headersTimeout: 3000, bodyTimeout: 3000 };
+async function holdInService(base: string, routerId: string, token: string | undefined): Promise<string | undefined> {
+  // The service's admin_token_file is this command's too: it reads the same options.
+  const timeouts = { headersTimeout: 3000, bodyTimeout: 3000, ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }) };
   let answer;
   try {
     answer = await request(`${base}/v1/resources/${encodeURIComponent(routerId)}`, timeouts);
@@ -75,7 +77,7 @@ export async function debugRouter(routerId: string, configFile: string | undefin
   const base = adminUrl(options);
   let held: string | undefined;
   try {
-    held = await holdInService(base, routerId);
+    held = await holdInService(base, routerId, options.adminTokenFile === undefined ? undefined : await readAdminToken(options.adminTokenFile));
   } catch (error) {
     output.err(`astara-debug-router: ${error instanceof Error ? error.message : String(error)}`);
     return 1;

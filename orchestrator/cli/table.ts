@@ -75,6 +75,7 @@ export interface ResourceTableOptions {
 }
 
 export function resourceTable(resources: readonly ResourceView[], now: number, options: ResourceTableOptions): string[] {
+  const clustered = resources.some((r) => r.owner);
   const columns: Column[] = [
     { title: 'ID', minWidth: 8 },
     ...(options.withDriver ? [{ title: 'DRIVER' }] : []),
@@ -84,6 +85,8 @@ export function resourceTable(resources: readonly ResourceView[], now: number, o
     { title: 'ADDRESS', minWidth: 12 },
     { title: 'LAST PUSH' },
     { title: 'DEBUG' },
+    // Clustered, each row's owner (this member: an orchestrator lists only what it owns).
+    ...(clustered ? [{ title: 'OWNER' }] : []),
   ];
   const rows = resources.map((r) => [
     r.id,
@@ -94,6 +97,7 @@ export function resourceTable(resources: readonly ResourceView[], now: number, o
     applianceAddresses(r),
     lastPushText(r.last_push, now),
     debugText(r.debug),
+    ...(clustered ? [r.owner ?? '-'] : []),
   ]);
   return renderTable(columns, rows, options.maxWidth);
 }

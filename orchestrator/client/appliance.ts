@@ -212,6 +212,23 @@ export class ApplianceClient {
     return { generation };
   }
 
+  /**
+   * Any JSON read of the agent (`/v1/status`, `/v1/system/stats`...), for the
+   * console: its status and body (undefined when not JSON), within the alive
+   * timeout, since an operator is waiting. Throws ApplianceRequestError when
+   * the agent does not answer.
+   */
+  async read(address: string, port: number, path: string): Promise<{ readonly status: number; readonly body: unknown }> {
+    const url = applianceUrl(address, port, path, this.#tls);
+    let answer: Answer;
+    try {
+      answer = await this.#exchange('GET', url, this.#aliveTimeoutMs, MAX_BODY_BYTES);
+    } catch (error) {
+      throw new ApplianceRequestError(`GET ${url}: ${describeFailure(error, this.#aliveTimeoutMs)}`, { cause: error });
+    }
+    return { status: answer.status, body: parseJson(answer.body) };
+  }
+
   async close(): Promise<void> {
     await this.#agent.close();
   }

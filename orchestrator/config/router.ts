@@ -31,6 +31,8 @@ export interface RouterConfigInput {
    * router whose `ha` changed runs as it was booted until it is rebuilt.
    */
   readonly haConfig?: { readonly peers: readonly string[]; readonly priority: number };
+  /** The `vpn` block (config/vpn.ts's routerVpnConfig); absent: `{}`, no VPN. */
+  readonly vpn?: Configuration['vpn'];
 }
 
 /** `ak-<tenant id>`, as the original named router appliances. */
@@ -60,7 +62,7 @@ export function buildRouterConfig(input: RouterConfigInput): Configuration {
     hostname: applianceHostname(tenantId),
     orchestrator: { address: input.orchestrator.address, metadata_port: input.orchestrator.metadata_port, host: input.orchestrator.host },
     ha_resource: input.haConfig !== undefined,
-    vpn: {},
+    vpn: input.vpn ?? {},
     ...(input.haConfig ? { ha_config: { peers: [...input.haConfig.peers], priority: input.haConfig.priority } } : {}),
   };
 }

@@ -3,6 +3,7 @@
 // only translates HTTP to these calls.
 import type { AgentHaStatus } from '../client/appliance.js';
 import type { CommandBody } from './events.js';
+import type { ClusterView } from './ownership.js';
 
 /**
  * Whether an appliance's agent answered the last health check: `booting`
@@ -67,6 +68,8 @@ export interface ResourceView {
   readonly last_error: { readonly at: string; readonly message: string } | null;
   readonly debug: DebugView;
   readonly shard: number;
+  /** The cluster member that handles it (this one, or it would not be listed); null when clustering is off. */
+  readonly owner?: string | null;
 }
 
 export interface TransitionView {
@@ -104,6 +107,8 @@ export interface WorkersView {
   readonly global_debug: DebugView;
   readonly tenants_in_debug: readonly { readonly id: string; readonly reason: string | null }[];
   readonly resources_in_debug: readonly { readonly id: string; readonly reason: string | null }[];
+  /** The cluster's members as this orchestrator sees them. */
+  readonly cluster?: ClusterView;
 }
 
 /** A command that named a resource or tenant nobody knows. */

@@ -28,7 +28,23 @@ const flags = (file: Partial<DebugFile>): DebugFlags => ({
   resources: new Map(Object.entries(file.resources ?? {})),
 });
 
-export class DebugStore {
+/** The debug flags as the core reads and sets them: this file alone, or shared by a cluster's members. */
+export interface DebugFlagStore {
+  global(): { enabled: boolean; reason: string | null };
+  /** The reason a resource is in debug mode, or undefined when it is not. */
+  resource(id: string): string | null | undefined;
+  tenant(id: string): string | null | undefined;
+  resources(): DebugEntry[];
+  tenants(): DebugEntry[];
+  enableResource(id: string, reason: string | undefined): Promise<void>;
+  disableResource(id: string): Promise<void>;
+  enableTenant(id: string, reason: string | undefined): Promise<void>;
+  disableTenant(id: string): Promise<void>;
+  enableGlobal(reason: string | undefined): Promise<void>;
+  disableGlobal(): Promise<void>;
+}
+
+export class DebugStore implements DebugFlagStore {
   readonly #data: DebugFlags;
   #writes: Promise<void> = Promise.resolve();
 

@@ -72,6 +72,7 @@ class FakeMachine {
 
 async function setup(options: { shards?: number; runners?: number; known?: ResourceRef[]; tenantResource?: string } = {}) {
   const machines = new Map<string, FakeMachine>();
+  const instances = new Map<string, { lastDocument: unknown }>();
   const shared = { running: 0, maxRunning: 0 };
   const debug = await DebugStore.open(undefined);
   const reloads: number[] = [];
@@ -84,6 +85,7 @@ async function setup(options: { shards?: number; runners?: number; known?: Resou
       const machine = new FakeMachine(ref, hooks, shared);
       machines.set(ref.id, machine);
       const instance = { state: 'configured', attempts: 0, instances: [], lastPush: undefined, lastError: undefined, lastDocument: undefined };
+      instances.set(ref.id, instance);
       return { machine: machine as unknown as Automaton, instance: instance as unknown as InstanceManager };
     },
     resourceForTenant: () => Promise.resolve(options.tenantResource),
@@ -97,7 +99,7 @@ async function setup(options: { shards?: number; runners?: number; known?: Resou
   const settle = async () => {
     for (let i = 0; i < 200 && [...machines.values()].some((m) => m.hasMoreWork() || m.running > 0); i++) await new Promise((resolve) => setTimeout(resolve, 5));
   };
-  return { dispatcher, machines, shared, debug, reloads, settle };
+  return { dispatcher, machines, instances, shared, debug, reloads, settle };
 }
 
 const ref = (id: string, tenantId = TENANT_A): ResourceRef => ({ driver: 'router', id, tenantId });
@@ -121,6 +123,19 @@ describe('sharding', () => {
 
   it('refuses zero shards', () => {
     assert.throws(() => new Dispatcher({ shards: 0 } as never), /at least one/);
+  });
+});
+
+describe('views', () => {
+  it('shows the last document with every VPN pre-shared key redacted', async () => {
+    const { dispatcher, instances } = await setup();
+    await dispatcher.handleMessage(TENANT_A, event(ref('r1'), CREATE));
+    const connection = { id: 'c1', psk: 'hunter2', peer_address: '198.51.100.7' };
+    instances.get('r1')!.lastDocument = { hostname: 'ak-router-r1', vpn: { ipsec: [{ id: 's1', ipsec_connections: [connection] }] } };
+    const shown = JSON.stringify(dispatcher.getResource('r1')?.last_document);
+    assert.ok(!shown.includes('hunter2'), shown);
+    assert.ok(shown.includes('"psk":"<redacted>"'), shown);
+    assert.ok(shown.includes('198.51.100.7'), shown);
   });
 });
 

@@ -13,9 +13,14 @@
 // - a CREATE for a recently deleted id brings the resource back (the local
 //   resource file can re-add an id; Neutron never reuses one);
 // - a tenant id that is not a UUID is sharded by a hash of its text instead of
-//   being dropped.
+//   being dropped;
+// - clustered, a command reaches only the member whose API it was sent to (the
+//   original's went to every member): debug commands act through the shared
+//   flag store whoever owns the resource, and an update or rebuild of another
+//   member's resource is refused with its owner's name.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { redactSecrets } from '../../contract/redact.js';
 import {
   BadCommandError,
   UnknownTargetError,
@@ -26,7 +31,7 @@ import {
   type TransitionView,
   type WorkersView,
 } from './control.js';
-import type { DebugStore } from './debug-store.js';
+import type { DebugFlagStore } from './debug-store.js';
 import {
   COMMAND,
   CONFIG_RELOAD,
@@ -55,6 +60,7 @@ import {
   type ResourceRef,
 } from './events.js';
 import type { InstanceManager } from './instance-manager.js';
+import { singleNode, type Ownership } from './ownership.js';
 import type { Automaton, Transition } from './state-machine.js';
 
 /** How many recent transitions each resource keeps for the admin API. */
@@ -76,8 +82,10 @@ export interface ResourceHooks {
 export interface DispatcherOptions {
   readonly shards: number;
   readonly runnersPerShard: number;
-  readonly debug: DebugStore;
+  readonly debug: DebugFlagStore;
   readonly log: Logger;
+  /** Which resources are this orchestrator's (all of them when it is alone). */
+  readonly ownership?: Ownership;
   /** Build the state machine of a resource; undefined when its driver is not enabled. */
   readonly create: (ref: ResourceRef, hooks: ResourceHooks) => ManagedResource | undefined;
   /** The resource of a tenant, for events that do not name one (the original assumed one router per tenant). */
@@ -97,6 +105,8 @@ interface Entry {
   scheduled: boolean;
   timer: NodeJS.Timeout | undefined;
   readonly transitions: TransitionView[];
+  /** Another cluster member owns it now: no longer handled here, its appliance left as it is. */
+  released: boolean;
 }
 
 interface TenantResources {
@@ -129,11 +139,13 @@ export function shardIndex(tenantId: string, shards: number): number {
 
 export class Dispatcher implements OrchestratorControl {
   readonly #shards: Shard[];
+  readonly #ownership: Ownership;
   #intake: Promise<void> = Promise.resolve();
   #stopping = false;
 
   constructor(private readonly options: DispatcherOptions) {
     if (options.shards < 1) throw new Error('Need at least one worker process');
+    this.#ownership = options.ownership ?? singleNode('');
     this.#shards = Array.from({ length: options.shards }, (_, index) => ({
       index,
       tenants: new Map(),
@@ -160,6 +172,8 @@ export class Dispatcher implements OrchestratorControl {
   }
 
   async #handle(target: string, message: Event): Promise<void> {
+    // Clustered, everything waits for the first rebalance (the original deferred and replayed it).
+    await this.#ownership.ready;
     if (this.#stopping) return;
     if (message.crud === COMMAND) {
       await this.#command(message.body as unknown as CommandBody);
@@ -188,6 +202,10 @@ export class Dispatcher implements OrchestratorControl {
       const scope = this.#debugScope(resource);
       if (scope) {
         this.#log.info({ resource: resource.id, tenant: resource.tenantId, crud: message.crud, debug: scope.scope, reason: scope.reason }, `Skipping incoming event, ${scope.scope} in debug mode`);
+        return undefined;
+      }
+      if (!this.#ownership.owns(resource.id)) {
+        this.#log.debug({ resource: resource.id, crud: message.crud, owner: this.#ownership.owner(resource.id) }, 'another orchestrator owns this resource');
         return undefined;
       }
     }
@@ -240,6 +258,10 @@ export class Dispatcher implements OrchestratorControl {
     const existing = tenants.resources.get(id);
     if (existing) return existing.machine.deleted ? [] : [existing];
     if (isWildcard(message.resource.driver)) return [];
+    if (!this.#ownership.canTakeNew()) {
+      this.#log.warn({ resource: id, problem: this.#ownership.view().problem }, 'coordination service out of reach: not taking a new resource');
+      return [];
+    }
     const entry = this.#create(tenants, message.resource);
     return entry ? [entry] : [];
   }
@@ -266,7 +288,7 @@ export class Dispatcher implements OrchestratorControl {
       this.#log.warn({ resource: ref.id, driver: ref.driver }, 'no enabled driver for this resource, ignoring it');
       return undefined;
     }
-    const entry: Entry = { ref: { ...ref, tenantId }, machine: managed.machine, instance: managed.instance, shard, scheduled: false, timer: undefined, transitions };
+    const entry: Entry = { ref: { ...ref, tenantId }, machine: managed.machine, instance: managed.instance, shard, scheduled: false, timer: undefined, transitions, released: false };
     tenants.resources.set(ref.id, entry);
     return entry;
   }
@@ -292,7 +314,9 @@ export class Dispatcher implements OrchestratorControl {
     try {
       // Deviation: whatever brought the resource here, debug mode (its own, its tenant's or global) holds it.
       const scope = this.#debugScope(entry.ref);
-      if (scope) {
+      if (!this.#ownership.owns(entry.ref.id)) {
+        this.#release(entry);
+      } else if (scope) {
         this.#log.info({ resource: entry.ref.id, debug: scope.scope }, 'resource in debug mode, not updating it');
       } else {
         await entry.machine.update();
@@ -302,7 +326,7 @@ export class Dispatcher implements OrchestratorControl {
     } finally {
       shard.runners[runner] = `finalizing task for ${entry.ref.id}`;
       entry.scheduled = false;
-      if (!this.#debugScope(entry.ref) && entry.machine.hasMoreWork()) {
+      if (!entry.released && !this.#debugScope(entry.ref) && entry.machine.hasMoreWork()) {
         const delay = entry.machine.takeRetryDelay();
         if (delay > 0) {
           entry.scheduled = true;
@@ -318,6 +342,41 @@ export class Dispatcher implements OrchestratorControl {
       shard.runners[runner] = 'waiting for task';
       this.#pump(shard);
     }
+  }
+
+  /**
+   * Stop handling a resource another member owns now. Its appliance is left
+   * running and untouched: the new owner adopts it.
+   */
+  #release(entry: Entry): void {
+    if (entry.released) return;
+    entry.released = true;
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = undefined;
+    const queued = entry.shard.queue.indexOf(entry);
+    if (queued >= 0) entry.shard.queue.splice(queued, 1);
+    entry.shard.tenants.get(entry.ref.tenantId)?.resources.delete(entry.ref.id);
+    this.#log.info({ resource: entry.ref.id, owner: this.#ownership.owner(entry.ref.id) }, 'resource moved to another orchestrator; no longer handling it');
+  }
+
+  /**
+   * After the cluster's members changed: let go of what is no longer this
+   * orchestrator's, and take what now is (the original's repopulate), each
+   * with an UPDATE so its running appliance is adopted and brought up to date.
+   */
+  rebalance(resources: readonly ResourceRef[]): Promise<void> {
+    const run = this.#intake.then(async () => {
+      for (const entry of this.#entries()) if (!this.#ownership.owns(entry.ref.id)) this.#release(entry);
+      const managed = new Set(this.#entries().map((e) => e.ref.id));
+      for (const ref of resources) {
+        if (this.#ownership.owns(ref.id) && !managed.has(ref.id)) await this.#handle(ref.tenantId, event(ref, UPDATE));
+      }
+    });
+    // Settles, never rejects: a failure is logged, and the next rebalance starts afresh.
+    this.#intake = run.catch((error: unknown) => {
+      this.#log.error({ err: error }, 'rebalance failed');
+    });
+    return this.#intake;
   }
 
   /** Every managed resource. */
@@ -394,6 +453,8 @@ export class Dispatcher implements OrchestratorControl {
           return;
         }
         const ref = await this.#resolve(id);
+        // Deviation: commands come through this orchestrator's API only, not to every member as the original's did.
+        if (!this.#ownership.owns(ref.id)) throw new BadCommandError(`resource ${ref.id} is handled by orchestrator ${this.#ownership.owner(ref.id) ?? '(none)'}: send the command to its admin API`);
         await this.#handle(ref.tenantId, event(ref, crud, body as unknown as Record<string, unknown>));
         return;
       }
@@ -441,6 +502,16 @@ export class Dispatcher implements OrchestratorControl {
     throw new UnknownTargetError(`no resource ${id}`);
   }
 
+  /** Another cluster member cleared a debug flag: this one's resources it covered catch up. */
+  flagCleared(scope: 'global' | 'tenant' | 'resource', id: string): Promise<void> {
+    const matches = scope === 'global' ? () => true : scope === 'tenant' ? (e: Entry) => e.ref.tenantId === id : (e: Entry) => e.ref.id === id;
+    const run = this.#intake.then(() => this.#catchUp(matches));
+    this.#intake = run.catch((error: unknown) => {
+      this.#log.error({ err: error, scope, id }, 'catching up after a debug flag was cleared failed');
+    });
+    return this.#intake;
+  }
+
   /** Deviation: back under management, each resource gets an UPDATE to catch up with what it missed. */
   async #catchUp(matches: (entry: Entry) => boolean): Promise<void> {
     for (const entry of this.#entries().filter(matches)) await this.#handle(entry.ref.tenantId, event(entry.ref, UPDATE));
@@ -456,7 +527,8 @@ export class Dispatcher implements OrchestratorControl {
     for (const t of view.tenants_in_debug) log.info(`Debugging tenant: ${t.id} (reason: ${t.reason ?? 'none'})`);
     if (view.resources_in_debug.length === 0) log.info('No resources in debug mode');
     for (const r of view.resources_in_debug) log.info(`Debugging resource: ${r.id} (reason: ${r.reason ?? 'none'})`);
-    log.info('No peer astara-orchestrator hosts, coordination disabled.');
+    const cluster = this.#ownership.view();
+    log.info(cluster.enabled ? `Peer astara-orchestrator hosts: ${cluster.members.join(', ')}` : 'No peer astara-orchestrator hosts, coordination disabled.');
     this.options.onWorkersDebug?.(view);
   }
 
@@ -480,6 +552,7 @@ export class Dispatcher implements OrchestratorControl {
       last_error: instance.lastError ? { at: new Date(instance.lastError.at).toISOString(), message: instance.lastError.message } : null,
       debug,
       shard: entry.shard.index,
+      owner: this.#ownership.enabled ? this.#ownership.owner(entry.ref.id) : null,
     };
   }
 
@@ -492,7 +565,7 @@ export class Dispatcher implements OrchestratorControl {
   getResource(id: string): ResourceDetailView | undefined {
     const entry = this.#find(id);
     if (!entry) return undefined;
-    return { ...this.#view(entry), last_document: entry.instance.lastDocument ?? null, transitions: [...entry.transitions] };
+    return { ...this.#view(entry), last_document: redactSecrets(entry.instance.lastDocument ?? null), transitions: [...entry.transitions] };
   }
 
   workers(): WorkersView {
@@ -509,6 +582,7 @@ export class Dispatcher implements OrchestratorControl {
       global_debug: { enabled: global.enabled, scope: global.enabled ? 'global' : null, reason: global.reason },
       tenants_in_debug: this.options.debug.tenants(),
       resources_in_debug: this.options.debug.resources(),
+      cluster: this.#ownership.view(),
     };
   }
 

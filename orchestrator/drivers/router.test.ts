@@ -59,6 +59,7 @@ function setup(ha: boolean | undefined) {
     asn: 64512,
     neighborAsn: 64512,
     providerRulesPath: '/nonexistent/provider_rules.json',
+    ipsecVpn: false,
     orchestrator: { address: 'fdca:3ba5:a17a:acda::1', metadata_port: 9697, host: 'orch-1' },
     log: pino({ level: 'silent' }),
   }));

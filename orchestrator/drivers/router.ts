@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { Configuration } from '../../contract/schema.js';
 import { buildRouterConfig, loadProviderRules } from '../config/router.js';
+import { routerVpnConfig } from '../config/vpn.js';
 import { applianceName, type HaPeering, type ResourceDriver } from '../core/driver.js';
 import type { ResourceRef } from '../core/events.js';
 import { BOOTING, CONFIGURED, DEGRADED, DOWN, ERROR, UP, type InstanceState } from '../core/instance-state.js';
@@ -26,6 +27,8 @@ export interface RouterDriverOptions {
   readonly asn: number;
   readonly neighborAsn: number;
   readonly providerRulesPath: string;
+  /** `[router] ipsec_vpn`: the router's VPNaaS services go into its document. */
+  readonly ipsecVpn: boolean;
   /** The orchestrator block of every document: where the appliances' metadata proxies forward. */
   readonly orchestrator: { readonly address: string; readonly metadata_port: number; readonly host: string };
   readonly log: Logger;
@@ -87,6 +90,10 @@ export class RouterDriver implements ResourceDriver {
     const networkPorts = new Map<string, readonly NeutronPort[]>();
     for (const port of detail.interfaces) networkPorts.set(port.network_id, await options.network.listNetworkPorts(port.network_id));
     const rules = await loadProviderRules(options.providerRulesPath, options.log);
+    const { vpn, skipped } = routerVpnConfig(detail.vpnServices, options.ipsecVpn);
+    for (const skip of skipped) {
+      options.log.warn({ router: this.ref.id, vpnservice: skip.vpnServiceId, connection: skip.connectionId, reason: skip.reason }, 'VPN connection left out of the document');
+    }
     return buildRouterConfig({
       detail,
       managementPort,
@@ -97,6 +104,7 @@ export class RouterDriver implements ResourceDriver {
       neighborAsn: options.neighborAsn,
       labels: rules,
       orchestrator: options.orchestrator,
+      vpn,
       ...(ha ? { haConfig: ha } : {}),
     });
   }

@@ -2,6 +2,7 @@
 // returns them), whichever provider produced them: the local resource file
 // holds exactly these, and the OpenStack provider reads them from Neutron.
 // Only the fields the orchestrator uses are typed; others pass through.
+import type { VpnServiceDetail } from './vpnaas.js';
 
 export interface FixedIp {
   readonly subnet_id: string;
@@ -102,6 +103,8 @@ export interface RouterDetail {
   readonly interfaces: readonly NeutronPort[];
   /** Floating IPs associated through this router. */
   readonly floatingIps: readonly NeutronFloatingIp[];
+  /** The router's VPNaaS services with their site connections resolved; absent: none. */
+  readonly vpnServices?: readonly VpnServiceDetail[];
 }
 
 export interface NetworkDetail {

@@ -26,7 +26,8 @@ const FLOATING = '203.0.113.10';
 const FLOATING6 = '2001:db8:e::10';
 const GUEST_A = '198.51.100.10'; // in `ta`, owns the floating IP
 const GUEST_A6 = 'fd00:a::10'; // in `ta`, owns the IPv6 floating IP
-const GUEST_B = '198.51.100.74'; // in `tb`, no floating IP
+const GUEST_B = '198.51.100.74'; // in `tb`, no floating IP until the last test gives it FLOATING_B
+const FLOATING_B = '203.0.113.11';
 const ROUTER_EXT = '192.0.2.2';
 const HTTP_PORT = 8080;
 /** Answers every request with the client address it sees; binds one address only (testing.md trap 1). */
@@ -78,7 +79,7 @@ describe('firewall and NAT of an agent in the router lab', () => {
     }
     await run(['ip', '-n', lab.ns('ta'), '-batch', '-'], { input: 'addr add fd00:a::10/64 dev eth0 nodad\nroute add ::/0 via fd00:a::1\n' });
 
-    for (const [role, address] of [['ext', LAB.ext.v4], ['ext', LAB.ext.v6], ['ta', GUEST_A], ['ta', GUEST_A6]] as const) {
+    for (const [role, address] of [['ext', LAB.ext.v4], ['ext', LAB.ext.v6], ['ta', GUEST_A], ['ta', GUEST_A6], ['tb', GUEST_B]] as const) {
       void spawnInNs(lab.ns(role), [process.execPath, '-e', WHO_AM_I, address, String(HTTP_PORT)], join(lab.dir, `http-${role}-${address}.log`));
       const host = address.includes(':') ? `[${address}]` : address;
       await waitFor(`the HTTP server on ${address} in ${role}`, async () => (await curl(role, `http://${host}:${HTTP_PORT}/`, 1)).exitCode === 0);
@@ -195,5 +196,29 @@ describe('firewall and NAT of an agent in the router lab', () => {
     assert.equal(inbound.body, '');
     // The guest now leaves as the router, like any other.
     assert.deepEqual(await curl('ta', `http://${LAB.ext.v4}:${HTTP_PORT}/`), { exitCode: 0, body: ROUTER_EXT });
+  });
+
+  it('adds a floating IP as a delta: its NAT works both ways and the others keep theirs', async () => {
+    const floatingIps = [...doc.floating_ips, { floating_ip: FLOATING_B, fixed_ip: GUEST_B }];
+    const step = await put({ ...doc, floating_ips: floatingIps });
+    timings.addFloatingFirewallStep = step.duration_ms;
+    assert.equal(step.changed, true);
+    const [inboundB, outboundB, inboundA, outboundA, inboundA6] = await Promise.all([
+      curl('ext', `http://${FLOATING_B}:${HTTP_PORT}/`),
+      curl('tb', `http://${LAB.ext.v4}:${HTTP_PORT}/`),
+      curl('ext', `http://${FLOATING}:${HTTP_PORT}/`),
+      curl('ta', `http://${LAB.ext.v4}:${HTTP_PORT}/`),
+      curl('ext', `http://[${FLOATING6}]:${HTTP_PORT}/`),
+    ]);
+    assert.deepEqual(inboundB, { exitCode: 0, body: LAB.ext.floatingGateway }, 'the new floating IP reaches its guest');
+    assert.deepEqual(outboundB, { exitCode: 0, body: FLOATING_B }, 'its guest leaves as the new floating IP');
+    assert.deepEqual(inboundA, { exitCode: 0, body: LAB.ext.floatingGateway });
+    assert.deepEqual(outboundA, { exitCode: 0, body: FLOATING });
+    assert.deepEqual(inboundA6, { exitCode: 0, body: LAB.ext.v6 });
+    const rules = (await agent.request('GET', '/v1/firewall/rules')).body;
+    for (const [floating, fixed] of [[FLOATING, GUEST_A], [FLOATING_B, GUEST_B]]) {
+      assert.match(rules, new RegExp(`^-A astara-fip-dnat -d ${floating}/32 -j DNAT --to-destination ${fixed}$`, 'm'));
+      assert.match(rules, new RegExp(`^-A astara-fip-snat -s ${fixed}/32 -j SNAT --to-source ${floating}$`, 'm'));
+    }
   });
 });

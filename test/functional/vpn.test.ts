@@ -2,7 +2,8 @@
 // namespace: strongSwan brings the tunnel up, guests reach each other's
 // private addresses (no NAT), only IKE and ESP in UDP cross the internet
 // link, the SA counters grow, a wrong PSK keeps the tunnel down and says why,
-// removing the VPN tears it down and closes the firewall, and the PSK is
+// a charon killed comes back with its tunnels, removing the VPN tears it down
+// and closes the firewall, and the PSK is
 // found in no log, answer or world-readable file.
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Configuration } from '../../contract/index.js';
 import { Agent } from '../harness/agent.js';
-import { waitFor } from '../harness/exec.js';
+import { run, waitFor } from '../harness/exec.js';
 import { LAB, type Topology } from '../harness/topology.js';
 import { VPN_LAB, vpnLab, vpnRouterDocument, vpnService, type Side, type VpnOptions } from '../harness/vpn-lab.js';
 
@@ -48,6 +49,14 @@ describe('vpn: strongSwan site-to-site between two routers', () => {
   };
   const up = (s: Side) => waitFor(`the tunnel to be up on ${s}`, async () => (await status(s)).up, 30_000);
   const ping = (from: Side, to: string) => lab.exec(`g${from}`, ['ping', '-c', '3', '-i', '0.2', '-W', '1', to], { allowFailure: true });
+  /** The pid of the charon in side `s`'s router; undefined when none runs. */
+  const charonPid = async (s: Side): Promise<number | undefined> => {
+    const { stdout } = await run(['ip', 'netns', 'pids', lab.ns(`r${s}`)]);
+    for (const pid of stdout.split(/\s+/).filter(Boolean).map(Number)) {
+      if ((await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim() === 'charon') return pid;
+    }
+    return undefined;
+  };
   const internetCounters = async () => {
     const { stdout } = await lab.exec('inet', ['iptables', '-w', '-nvx', '-L', 'FORWARD']);
     const count = (pattern: RegExp) => Number(stdout.split('\n').find((l) => pattern.test(l))?.trim().split(/\s+/)[0] ?? 'NaN');
@@ -146,6 +155,19 @@ describe('vpn: strongSwan site-to-site between two routers', () => {
     await up('b');
     assert.equal((await ping('a', VPN_LAB.b.guest)).exitCode, 0, 'traffic passes again');
     console.log(`# DPD detection: ${detected} ms (interval + timeout ${bound} ms); back up ${Date.now() - back} ms after the peer returned`);
+  });
+
+  it("a charon killed is started again by the agent's supervisor with its connections: the tunnel comes back without a new PUT", async () => {
+    await both({ psk: PSK });
+    await up('a');
+    await up('b');
+    const killed = await charonPid('a');
+    assert.ok(killed !== undefined, 'charon runs in router A');
+    process.kill(killed, 'SIGKILL');
+    await waitFor('a new charon in router A', async () => ![undefined, killed].includes(await charonPid('a')), 30_000);
+    // B's DPD (30 s, hold) has not noticed yet: A's charon must initiate again on its own.
+    await up('a');
+    assert.equal((await ping('a', VPN_LAB.b.guest)).exitCode, 0, 'traffic passes again');
   });
 
   it('removing the VPN tears the tunnel down and closes IKE and ESP in the firewall', async () => {

@@ -37,6 +37,12 @@ export interface LabOptions {
   /** `[section] option = value` lines, by section. */
   readonly ini?: Readonly<Record<string, Readonly<Record<string, string | number | boolean>>>>;
   readonly resources: unknown;
+  /**
+   * Where the admin API listens (`api_listen`; default `::1`) and its token
+   * (written to a file named by `admin_token_file`; default none): api() and
+   * ctl() use both.
+   */
+  readonly api?: { readonly listen?: string; readonly token?: string };
 }
 
 export class OrchestratorLab {
@@ -45,6 +51,8 @@ export class OrchestratorLab {
   /** The appliance namespace of every router and load balancer this lab ever wrote, for teardown. */
   readonly #applianceNamespaces = new Set<string>();
   #resources: unknown;
+  #apiHost = '::1';
+  #token: string | undefined;
 
   private constructor(
     readonly topology: Topology,
@@ -82,6 +90,15 @@ export class OrchestratorLab {
         },
         local: { resources: lab.resourcesFile, management_address: ORCHESTRATOR_ADDRESS },
       };
+      if (options.api?.listen !== undefined) {
+        sections.DEFAULT!.api_listen = options.api.listen;
+        lab.#apiHost = options.api.listen;
+      }
+      if (options.api?.token !== undefined) {
+        await writeFile(join(dir, 'admin-token'), `${options.api.token}\n`, { mode: 0o600 });
+        sections.DEFAULT!.admin_token_file = join(dir, 'admin-token');
+        lab.#token = options.api.token;
+      }
       for (const [section, values] of Object.entries(options.ini ?? {})) sections[section] = { ...sections[section], ...values };
       await lab.writeIni(sections);
       await lab.writeResources(options.resources);
@@ -121,6 +138,11 @@ export class OrchestratorLab {
 
   get pid(): number | undefined {
     return this.#pid;
+  }
+
+  /** Remove this router's appliances at teardown too (a router that comes from a cloud, not from the resource file). */
+  trackRouter(routerId: string): void {
+    for (const ns of [applianceNamespace(routerId), memberNamespace(routerId, 0), memberNamespace(routerId, 1)]) this.#applianceNamespaces.add(ns);
   }
 
   /** Start bin/astara-orchestrator in the `orch` namespace and wait until its admin API answers. */
@@ -188,13 +210,20 @@ export class OrchestratorLab {
     return (await this.log()).split('\n').length - 1;
   }
 
+  /** The admin API's base URL, as seen from the orchestrator's namespace. */
+  get apiUrl(): string {
+    return `http://[${this.#apiHost}]:${API_PORT}`;
+  }
+
   api(method: string, path: string, options: RequestOptions = {}): Promise<HttpAnswer> {
-    return httpFrom(this.topology, 'orch', method, `http://[::1]:${API_PORT}${path}`, options);
+    const auth = this.#token === undefined ? [] : [`Authorization: Bearer ${this.#token}`];
+    return httpFrom(this.topology, 'orch', method, `${this.apiUrl}${path}`, { ...options, headers: [...auth, ...(options.headers ?? [])] });
   }
 
   /** Run bin/astara-ctl in the orchestrator's namespace. */
   async ctl(args: readonly string[], input?: string): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-    return this.topology.exec('orch', [process.execPath, join(REPO, 'bin/astara-ctl'), '--url', `http://[::1]:${API_PORT}`, ...args], {
+    const token = this.#token === undefined ? [] : ['--token-file', join(this.dir, 'admin-token')];
+    return this.topology.exec('orch', [process.execPath, join(REPO, 'bin/astara-ctl'), '--url', this.apiUrl, ...token, ...args], {
       allowFailure: true,
       timeoutMs: 60_000,
       ...(input === undefined ? {} : { input }),

@@ -84,11 +84,23 @@ export interface VpnOptions {
   readonly dpd?: { action: string; interval: number; timeout: number };
 }
 
+/**
+ * The IKE and IPsec policies `options` ask for (IKEv2, AES-128, SHA-256,
+ * group14 by default), in Neutron VPNaaS's shapes: a document nests them in
+ * each connection, a resource file lists them in `ikepolicies` and `ipsecpolicies`.
+ */
+export function vpnPolicies(options: VpnOptions): { ikepolicy: Record<string, unknown>; ipsecpolicy: Record<string, unknown> } {
+  const policy = { encryption_algorithm: options.encryption ?? 'aes-128', auth_algorithm: options.auth ?? 'sha256', pfs: options.pfs ?? 'group14' };
+  return {
+    ikepolicy: { ike_version: options.ikeVersion ?? 'v2', ...policy },
+    ipsecpolicy: { transform_protocol: 'esp', encapsulation_mode: 'tunnel', ...policy },
+  };
+}
+
 /** Side `s`'s VPN to the other router, in the document's Neutron VPNaaS shape. */
 export function vpnService(s: Side, options: VpnOptions): Record<string, unknown> {
   const me = VPN_LAB[s];
   const peer = VPN_LAB[s === 'a' ? 'b' : 'a'];
-  const policy = { encryption_algorithm: options.encryption ?? 'aes-128', auth_algorithm: options.auth ?? 'sha256', pfs: options.pfs ?? 'group14' };
   return {
     ipsec: [{
       id: `vpn-${s}`,
@@ -102,8 +114,7 @@ export function vpnService(s: Side, options: VpnOptions): Record<string, unknown
         dpd: options.dpd ?? { action: 'hold', interval: 30, timeout: 120 },
         local_ep_group: { type: 'cidr', endpoints: [me.tenant] },
         peer_cidrs: [peer.tenant],
-        ikepolicy: { ike_version: options.ikeVersion ?? 'v2', ...policy },
-        ipsecpolicy: { transform_protocol: 'esp', encapsulation_mode: 'tunnel', ...policy },
+        ...vpnPolicies(options),
       }],
     }],
   };

@@ -181,6 +181,30 @@ describe('fuzz: hostile documents against the validator and every renderer', () 
     assert.deepEqual(unnamedProblems({ a: 1 }, [{ path: '/a', message: 'x' }, { path: '', message: 'and 3 more like these, not listed' }]), []);
   });
 
+  it('the strongSwan grammars catch injected directives', () => {
+    const vpn = generator.fixtures.find((f) => f.name.endsWith('router-notes-8.1-vpn.json'))!;
+    const result = validateDocument(unwrapDocument(vpn.body), { interfaces: vpn.interfaces });
+    assert.ok(result.ok);
+    const outcome = renderer.render(result.model);
+    assert.ok(outcome.ok);
+    assert.ok(outcome.output.files.some((f) => f.name === 'swanctl.conf' && f.text.includes('secret = ')), 'the fixture renders a swanctl.conf');
+    const injections: [string, string][] = [
+      ['swanctl.conf', '    secret = "x" include /etc/ipsec.secrets'],
+      ['swanctl.conf', '    secret = "a"b"'],
+      ['swanctl.conf', '      id = "%any"'],
+      ['swanctl.conf', '    remote_addrs = %any'],
+      ['swanctl.conf', '        remote_ts = 0.0.0.0/0 include'],
+      ['swanctl.conf', '    proposals = aes128-sha256-modp2048,null'],
+      ['swanctl.conf', 'include /etc/swanctl/conf.d/*.conf'],
+      ['swanctl.conf', '}'],
+      ['strongswan.conf, libipsec', '  load = vici stroke'],
+      ['strongswan.conf, kernel', '      socket = unix:///tmp/evil'],
+    ];
+    for (const [file, line] of injections) {
+      assert.ok(injectedLines(withLine(outcome.output, file, line)).length > 0, `${file}: ${line} passed the grammar`);
+    }
+  });
+
   it(`${ONLY === undefined ? COUNT : 1} generated documents: no crash, every problem named, no injected line`, () => {
     const figures: Figures = { generated: 0, tooLarge: 0, refusedBeforeParsing: 0, rejected: 0, accepted: 0, rendererRefusals: 0, problems: 0, linesChecked: 0, crashes: 0 };
     const failures: Failure[] = [];

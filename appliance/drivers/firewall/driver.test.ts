@@ -13,8 +13,8 @@ import { renderFirewall, type FirewallRules } from './render.js';
 const logger = pino({ level: 'silent' });
 const LAB_DOC = JSON.parse(readFileSync(new URL('../../../test/fixtures/documents/harness-router.json', import.meta.url), 'utf8')) as object;
 
-function labRules(): FirewallRules {
-  const result = validateDocument(LAB_DOC);
+function labRules(floatingIps?: readonly { floating_ip: string; fixed_ip: string }[]): FirewallRules {
+  const result = validateDocument(floatingIps ? { ...LAB_DOC, floating_ips: floatingIps } : LAB_DOC);
   assert.ok(result.ok);
   return renderFirewall(result.model, { realName: (g) => g.replace('ge', 'eth'), contributions: [] }, { apiPort: 5000 });
 }
@@ -143,7 +143,7 @@ describe('FirewallDriver', () => {
     assert.deepEqual(host.commands, []);
 
     // A document the kernel refuses (the fake refuses any text holding this rule).
-    const refused = '-A astara-fip-dnat -d 203.0.113.99/32 -j DNAT --to-destination 198.51.100.10';
+    const refused = '-A astara-forward -d 203.0.113.99/32 -j DNAT --to-destination 198.51.100.10';
     host.failing.add(refused);
     const extended = { ...rules, v4: { ...rules.v4, tables: rules.v4.tables.map((t) => ({ ...t, rules: [...t.rules, { text: refused }] })) } };
     await assert.rejects(driver.check(extended, context(host)), (error: unknown) => {
@@ -151,6 +151,26 @@ describe('FirewallDriver', () => {
       assert.match(error.message, /iptables-restore refused the rendered rules: .*line 3 failed \(line 3: :INPUT DROP \[0:0\]\)/);
       return true;
     });
+  });
+
+  it('does not prove a document again for floating IPs added or removed, but does for any other change', async () => {
+    const host = new FakeHost();
+    const driver = new FirewallDriver(logger);
+    const proofs = () => host.commands.filter((c) => c.argv[0] === 'unshare' && c.argv[2] !== 'true').map((c) => c.argv[2]);
+    const one = [{ floating_ip: '203.0.113.10', fixed_ip: '198.51.100.10' }];
+    await driver.check(labRules([]), context(host));
+    await driver.check(labRules(one), context(host));
+    // Both families without floating IPs, the CHECKSUM probe, then IPv4 again: the first floating IP proves its rules' shapes.
+    assert.deepEqual(proofs().sort(), ['ip6tables-restore', 'iptables-restore', 'iptables-restore', 'iptables-restore']);
+    host.commands.length = 0;
+    await driver.check(labRules([...one, { floating_ip: '203.0.113.11', fixed_ip: '198.51.100.74' }]), context(host));
+    await driver.check(labRules([{ floating_ip: '203.0.113.12', fixed_ip: '198.51.100.74' }]), context(host));
+    await driver.check(labRules([]), context(host));
+    assert.deepEqual(proofs(), [], 'floating IPs added, moved, removed: no proof');
+    const structural = labRules(one);
+    const withRule = { ...structural, v4: { ...structural.v4, tables: structural.v4.tables.map((t) => (t.name === 'filter' ? { ...t, rules: [...t.rules, { text: '-A astara-forward -d 203.0.113.99/32 -j DROP' }] } : t)) } };
+    await driver.check(withRule, context(host));
+    assert.deepEqual(proofs(), ['iptables-restore'], 'another rule: proven');
   });
 
   it('leaves CHECKSUM rules out when the kernel refuses the target', async () => {

@@ -32,6 +32,14 @@ const BUILTIN_CHAINS: Readonly<Record<TableName, readonly string[]>> = {
   mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
 };
 
+/**
+ * The chains holding one rule per floating IP (or two) and nothing else: a
+ * document that differs from a proven one only in these chains' rules needs
+ * no proof of its own (driver.ts), as every such rule has one of a few fixed
+ * shapes over addresses the contract validated.
+ */
+export const FLOATING_IP_CHAINS: readonly string[] = ['astara-fip-dnat', 'astara-fip-snat', FIP_ACCOUNTING_CHAIN];
+
 export interface Rule {
   /** Arguments as iptables-restore reads them, starting with `-A chain`. */
   readonly text: string;

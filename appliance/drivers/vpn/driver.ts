@@ -19,7 +19,7 @@
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { daemonFolder, type DaemonDefinition } from '../../host/daemon-config.js';
-import type { CommandRunner } from '../../host/exec.js';
+import { runProcess, type CommandRunner } from '../../host/exec.js';
 import { compileTemplate } from '../../host/template.js';
 import { strongswanConfTemplate } from './strongswan.conf.hbs.js';
 
@@ -78,8 +78,22 @@ export function strongswanDefinition(stateDir: string): DaemonDefinition<Strongs
     files: { 'strongswan.conf': 'restart', 'swanctl.conf': 'reload' },
     argv: ['env', `STRONGSWAN_CONF=${paths.conf}`, CHARON],
     reload: { command: loadAll(paths), accepted: (result) => result.exitCode === 0 },
-    ready: { probe: () => accepts(paths.vici) },
+    ready: { probe: () => servesConnections(paths) },
   };
+}
+
+/**
+ * charon is ready once its vici socket accepts and it holds the connections
+ * of swanctl.conf. A charon started afresh holds none: this loads them, so
+ * that one the supervisor restarts after a crash brings its tunnels back
+ * (start actions and all) without waiting for a new document. The apply that
+ * started charon loads them again and reports a failure; loading twice
+ * changes nothing, so the outcome here does not decide readiness.
+ */
+async function servesConnections(paths: StrongswanPaths): Promise<boolean> {
+  if (!(await accepts(paths.vici))) return false;
+  await runProcess(loadAll(paths), { allowFailure: true });
+  return true;
 }
 
 const strongswanConfFile = compileTemplate<{ plugins: string; viciSocket: string; retransmitTries: number; retransmitTimeout: number }>(strongswanConfTemplate);

@@ -18,6 +18,7 @@ import {
   type NeutronSubnet,
   type RouterDetail,
 } from '../../model/neutron.js';
+import type { NeutronIpsecSiteConnection, NeutronVpnService, VpnServiceDetail } from '../../model/vpnaas.js';
 import type { LoadBalancerDetail, OctaviaHealthMonitor, OctaviaListener, OctaviaLoadBalancer, OctaviaMember, OctaviaPool } from '../../model/octavia.js';
 import type { NetworkProvider, ResourceSummary } from '../types.js';
 import type { ResourceView } from './view.js';
@@ -112,6 +113,8 @@ interface ViewIndex {
   readonly poolsByLoadBalancer: ReadonlyMap<string, readonly OctaviaPool[]>;
   readonly membersByPool: ReadonlyMap<string, readonly OctaviaMember[]>;
   readonly monitorByPool: ReadonlyMap<string, OctaviaHealthMonitor>;
+  readonly vpnServicesByRouter: ReadonlyMap<string, readonly NeutronVpnService[]>;
+  readonly connectionsByVpnService: ReadonlyMap<string, readonly NeutronIpsecSiteConnection[]>;
 }
 
 const indexes = new WeakMap<ResourceView, ViewIndex>();
@@ -159,6 +162,10 @@ function indexOf(view: ResourceView): ViewIndex {
   const membersByPool = new Map<string, OctaviaMember[]>();
   for (const member of view.members.values()) append(membersByPool, member.pool_id, member);
   const monitorByPool = new Map([...view.healthmonitors.values()].map((monitor) => [monitor.pool_id, monitor]));
+  const vpnServicesByRouter = new Map<string, NeutronVpnService[]>();
+  for (const service of view.vpnservices.values()) append(vpnServicesByRouter, service.router_id, service);
+  const connectionsByVpnService = new Map<string, NeutronIpsecSiteConnection[]>();
+  for (const connection of view.ipsec_site_connections.values()) append(connectionsByVpnService, connection.vpnservice_id, connection);
   const index = {
     portsByNetwork,
     subnetsByNetwork,
@@ -170,6 +177,8 @@ function indexOf(view: ResourceView): ViewIndex {
     poolsByLoadBalancer,
     membersByPool,
     monitorByPool,
+    vpnServicesByRouter,
+    connectionsByVpnService,
   };
   indexes.set(view, index);
   return index;
@@ -185,6 +194,22 @@ export function routerDetailOf(view: ResourceView, routerId: string): RouterDeta
     gatewayPort: index.gatewayPortByRouter.get(routerId),
     interfaces: [...(index.interfacesByRouter.get(routerId) ?? [])],
     floatingIps: [...(index.floatingIpsByRouter.get(routerId) ?? [])],
+    vpnServices: (index.vpnServicesByRouter.get(routerId) ?? []).map((service) => vpnServiceDetail(view, index, service)),
+  };
+}
+
+/** A VPN service with its connections, each with the policies and endpoint groups it names. */
+function vpnServiceDetail(view: ResourceView, index: ViewIndex, service: NeutronVpnService): VpnServiceDetail {
+  const group = (id: string | null) => (id === null ? null : view.endpoint_groups.get(id));
+  return {
+    service,
+    connections: (index.connectionsByVpnService.get(service.id) ?? []).map((connection) => ({
+      connection,
+      ikepolicy: view.ikepolicies.get(connection.ikepolicy_id),
+      ipsecpolicy: view.ipsecpolicies.get(connection.ipsecpolicy_id),
+      localEndpointGroup: group(connection.local_ep_group_id),
+      peerEndpointGroup: group(connection.peer_ep_group_id),
+    })),
   };
 }
 

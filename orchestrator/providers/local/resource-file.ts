@@ -28,6 +28,7 @@ import {
 import { buildOctavia, checkOctavia, OCTAVIA_COLLECTIONS, readOctavia, type OctaviaCollections } from './loadbalancers.js';
 import { byId, Checks, Fields, finish, ID, need, pointer, readCollection, type Draft, type Read } from './resource-checks.js';
 import type { ResourceView } from './view.js';
+import { buildVpnaas, checkVpnaas, readVpnaas, VPNAAS_COLLECTIONS, type RouterFacts, type VpnaasCollections } from './vpnaas.js';
 
 export type { Problem };
 
@@ -330,7 +331,7 @@ function validateResources(document: unknown, options: ParseOptions): ParseResul
   const top = document === null || document === undefined ? {} : c.object(document, '');
   if (!top) return { ok: false, problems: c.problems };
   for (const key of Object.keys(top)) {
-    if (!([...COLLECTIONS, ...OCTAVIA_COLLECTIONS] as readonly string[]).includes(key)) c.warn(pointer('', key), `unknown key "${key}" (ignored)`);
+    if (!([...COLLECTIONS, ...OCTAVIA_COLLECTIONS, ...VPNAAS_COLLECTIONS] as readonly string[]).includes(key)) c.warn(pointer('', key), `unknown key "${key}" (ignored)`);
   }
   const networkList = readCollection(c, top, 'networks', NETWORK_KEYS, readNetwork);
   const subnetList = readCollection(c, top, 'subnets', SUBNET_KEYS, readSubnet);
@@ -339,6 +340,7 @@ function validateResources(document: unknown, options: ParseOptions): ParseResul
   const floatingIpList = readCollection(c, top, 'floatingips', FLOATING_IP_KEYS, readFloatingIp);
   const serverList = readCollection(c, top, 'servers', SERVER_KEYS, readServer);
   const octaviaDrafts = readOctavia(c, top);
+  const vpnaasDrafts = readVpnaas(c, top);
 
   const resources: Resources = {
     c,
@@ -364,9 +366,10 @@ function validateResources(document: unknown, options: ParseOptions): ParseResul
   const octavia = checkOctavia(c, { ...resources, claimAddress: (networkId, address, path) => claimAddress(resources, networkId, address, path) }, octaviaDrafts);
   // A load balancer's appliance plugs its VIP port: its host end is named like a router port's.
   checkDeviceNames(c, octavia.vipPorts, 'tap', taps);
+  const vpnaas = checkVpnaas(c, routerFacts(resources, interfaces), vpnaasDrafts);
 
   if (c.problems.length > 0 || !managementSubnet) return { ok: false, problems: c.problems };
-  return { ok: true, view: { ...buildView(resources, managementSubnet), ...buildOctavia(octavia) }, warnings: c.warnings };
+  return { ok: true, view: { ...buildView(resources, managementSubnet), ...buildOctavia(octavia), ...buildVpnaas(vpnaas) }, warnings: c.warnings };
 }
 
 function checkOptions(c: Checks, options: ParseOptions): ParsedCidr | undefined {
@@ -511,6 +514,18 @@ function checkPorts(r: Resources, portList: readonly PortDraft[]): void {
     }
     for (const ip of port.fixed_ips ?? []) checkFixedIp(r, ip, port.network_id);
   }
+}
+
+/** What the VPN checks need: the routers, whether each has a gateway, and the subnets of their interface networks. */
+function routerFacts(r: Resources, interfaces: Interfaces): RouterFacts {
+  const routers = new Map([...r.routers].map(([id, router]) => [id, { hasGateway: Boolean(router.external_gateway_info) }]));
+  const routerSubnets = new Map(
+    [...interfaces].map(([routerId, ports]) => [
+      routerId,
+      new Set(ports.flatMap((port) => (port.network_id === undefined ? [] : (r.rangesByNetwork.get(port.network_id) ?? []).flatMap(({ subnet }) => subnet.id ?? [])))),
+    ]),
+  );
+  return { routers, routerSubnets, subnetIds: new Set(r.subnets.keys()) };
 }
 
 /** Interface ports per router id, in file order. */
@@ -708,7 +723,7 @@ function checkFloatingIpRouter(r: Resources, floatingIp: FloatingIpDraft, port: 
 
 const fixedIp = (ip: FixedIpDraft): FixedIp => ({ subnet_id: need(ip.subnet_id, 'subnet_id'), ip_address: need(ip.ip_address, 'ip_address') });
 
-function buildView(r: Resources, managementSubnet: SubnetDraft): Omit<ResourceView, keyof OctaviaCollections> {
+function buildView(r: Resources, managementSubnet: SubnetDraft): Omit<ResourceView, keyof OctaviaCollections | keyof VpnaasCollections> {
   const build = <D extends { readonly path: string }, T>(drafts: ReadonlyMap<string, D>, make: (draft: D) => T): ReadonlyMap<string, T> =>
     new Map([...drafts].map(([id, draft]) => [id, make(draft)]));
   return {

@@ -31,6 +31,11 @@ interface Hole {
 }
 
 const IPV4 = '[0-9]{1,3}(?:\\.[0-9]{1,3}){3}';
+// strongSwan's algorithm names the agent writes (vpn/render.ts), as strongSwan spells them.
+const SWAN_ENCRYPTION = '3des|aes(?:128|192|256)(?:ctr|gcm(?:8|12|16)|ccm(?:8|12|16))?';
+const SWAN_INTEGRITY = 'sha1|sha256|sha384|sha512';
+const SWAN_GROUP = 'modp(?:1024|1536|2048|3072|4096|6144|8192)|ecp(?:256|384|521)|curve25519';
+const SWAN_PLUGINS = ['random', 'nonce', 'openssl', 'aes', 'sha1', 'sha2', 'hmac', 'gmp', 'kdf', 'pem', 'pkcs1', 'pubkey', 'x509', 'kernel-libipsec', 'kernel-netlink', 'socket-default', 'vici'];
 const IPV6 = '[0-9a-f:.]{2,45}';
 const IFNAME = 'eth(?:0|[1-9][0-9]{0,3})';
 
@@ -229,6 +234,21 @@ const HOLES: Readonly<Record<string, Hole>> = {
   upstream: { pattern: 'pool_(?:0|[1-9][0-9]{0,2})' },
   weight: { pattern: '[0-9]{1,3}', check: integerIn(1, 256) },
   sysctlvalue: { pattern: '[01]' },
+  // strongSwan (swanctl.conf): an address of either family, canonical.
+  ip: { pattern: `${IPV4}|${IPV6}`, check: (t) => (isIPv4(t) ? ipv4(t) : ipv6(t)) },
+  // Networks of either family, comma-separated (a child's traffic selectors).
+  nets: { pattern: '[0-9a-f:./,]+', check: listOf(',', (t) => (t.includes(':') ? cidr(6, false)(t) : cidr(4, false)(t))) },
+  // A connection's name: its id with `.` and `:` made `_` (swanctl splits section names at `.`).
+  swname: { pattern: '[A-Za-z0-9_-]{1,255}' },
+  // An IKE identity inside quotes: the contract's characters, no quote or backslash to end the string.
+  ident: { pattern: '[A-Za-z0-9_.:@=/-]{1,255}' },
+  psk: { pattern: '[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]{1,255}' },
+  ikeproposal: { pattern: `(?:${SWAN_ENCRYPTION})-(?:prf)?(?:${SWAN_INTEGRITY})-(?:${SWAN_GROUP})` },
+  espproposal: { pattern: `(?:${SWAN_ENCRYPTION})(?:-(?:${SWAN_INTEGRITY}))?-(?:${SWAN_GROUP})` },
+  seconds: { pattern: '[0-9]{1,10}', check: integerIn(0, 2147483647) },
+  bytes: { pattern: '[0-9]{1,16}', check: integerIn(0, 2147483647 * 1024) },
+  retransmit: { pattern: '[0-9]{1,5}', check: integerIn(1, 86400) },
+  plugins: { pattern: '[a-z0-9 -]+', check: (t) => (t.split(' ').every((p) => SWAN_PLUGINS.includes(p)) ? undefined : 'a plugin the agent does not load') },
 };
 
 export interface LineKind {
@@ -464,6 +484,50 @@ export function nginxKinds(dir: string): LineKind[] {
     kind('upstream', '  upstream <upstream> {'),
     kind('member', '    server <endpoint> weight=<weight>;'),
     kind('member down', '    server <endpoint> weight=<weight> down;'),
+  ];
+}
+
+// ---------------------------------------------------------------------------
+// strongSwan (vpn/swanctl.conf.hbs, vpn/strongswan.conf.hbs): `dir` is strongSwan's folder under the state directory.
+
+export const SWANCTL_KINDS: readonly LineKind[] = [
+  ...['# Written by the astara agent from the applied configuration; edits are overwritten.', '', 'connections {', 'secrets {', '}', '  }', '    }', '      }']
+    .map((line) => kind('fixed line', line)),
+  kind('connection', '  <swname> {'),
+  kind('IKE version', '    version = {{1|2}}'),
+  kind('addresses', '    {{local|remote}}_addrs = <ip>'),
+  kind('IKE proposal', '    proposals = <ikeproposal>'),
+  kind('aggressive', '    aggressive = {{yes|no}}'),
+  kind('IKE rekey', '    rekey_time = <seconds>s'),
+  kind('keying tries', '    keyingtries = {{0|1}}'),
+  kind('DPD', '    dpd_{{delay|timeout}} = <seconds>s'),
+  kind('peer', '    {{local|remote}} {'),
+  kind('authentication', '      auth = psk'),
+  kind('identity', '      id = "<ident>"'),
+  kind('children', '    children {'),
+  kind('child', '      <swname> {'),
+  kind('traffic selectors', '        {{local|remote}}_ts = <nets>'),
+  kind('ESP proposal', '        esp_proposals = <espproposal>'),
+  kind('mode', '        mode = tunnel'),
+  kind('child lifetime in seconds', '        {{rekey|life}}_time = <seconds>s'),
+  kind('child lifetime in bytes', '        {{rekey|life}}_bytes = <bytes>'),
+  kind('DPD action', '        dpd_action = {{trap|clear|restart}}'),
+  kind('start and close', '        {{start|close}}_action = {{start|none}}'),
+  kind('secret', '  ike-<swname> {'),
+  kind('secret identities', '    id-{{local|remote}} = "<ident>"'),
+  kind('pre-shared key', '    secret = "<psk>"'),
+];
+
+export function strongswanConfKinds(dir: string): LineKind[] {
+  const fixed = [
+    '# Written by the astara agent; edits are overwritten.', 'charon {', '  load_modular = no', '  install_routes = yes', '  retransmit_tries = 4', '  retransmit_base = 1',
+    '  plugins {', '    vici {', '    }', '  }', '  filelog {', '    stderr {', '      default = 1', '      ike = 1', '      time_format = %F %T', '      ike_name = yes', '}',
+  ];
+  return [
+    ...fixed.map((line) => kind('fixed line', line)),
+    kind('plugins', '  load = <plugins>'),
+    kind('retransmission', '  retransmit_timeout = <retransmit>'),
+    kind('vici socket', '      socket = unix://{{=dir}}/v', { dir }),
   ];
 }
 

@@ -2,7 +2,7 @@
 // subsystem in order, its firewall contribution gathered, the firewall last
 // with all of them), then everything that leaves the agent as text: the
 // daemons' files (nginx.conf with no member and with every monitored member
-// held down), the iptables-restore documents, the `ip -batch` lines of
+// held down), swanctl.conf and strongswan.conf (of either data path), the iptables-restore documents, the `ip -batch` lines of
 // the interfaces and routes planners, sysctls, the host name, what the
 // metadata proxy sends upstream. Each is checked line by line against the
 // grammar of grammar.ts.
@@ -22,6 +22,8 @@ import type { RoutesDesired } from '../../../appliance/drivers/routes/render.js'
 import type { RoutingDesired } from '../../../appliance/drivers/routing/render.js';
 import type { SysctlDesired } from '../../../appliance/drivers/sysctl/render.js';
 import type { ArpDesired } from '../../../appliance/drivers/arp/render.js';
+import { strongswanConf, strongswanPaths } from '../../../appliance/drivers/vpn/driver.js';
+import type { VpnDesired } from '../../../appliance/drivers/vpn/render.js';
 import type { AnySubsystem, FirewallContribution, FirewallRenderHost } from '../../../appliance/engine/subsystem.js';
 import { DaemonRegistry } from '../../../appliance/host/daemons.js';
 import { InterfaceNames } from '../../../appliance/host/interfaces.js';
@@ -44,6 +46,8 @@ import {
   addressProblem,
   interfaceProblem,
   ipv4Problem,
+  strongswanConfKinds,
+  SWANCTL_KINDS,
   SYSCTL_KINDS,
   upstreamProblem,
   type BadLine,
@@ -124,6 +128,10 @@ function textOf(desired: ReadonlyMap<string, unknown>): RenderedOutput {
   const loadBalancer = get<LoadBalancerDesired>('loadbalancer');
   const settings = nginxSettings(STATE_DIR, workerUser());
   const nginx = (down: ReadonlySet<string>) => nginxFiles(loadBalancer, down, settings)?.['nginx.conf'] ?? '';
+  const vpn = get<VpnDesired>('vpn');
+  const strongswan = strongswanPaths(STATE_DIR);
+  // charon runs only with a connection to carry: strongswan.conf is written only then.
+  const charonConf = (dataPath: 'kernel' | 'libipsec') => (vpn.swanctl === undefined ? '' : strongswanConf(strongswan, dataPath, vpn.dpdTimeout));
   return {
     files: [
       { name: 'dnsmasq.conf', text: dnsmasq.config ?? '' },
@@ -132,6 +140,9 @@ function textOf(desired: ReadonlyMap<string, unknown>): RenderedOutput {
       { name: 'bird.conf', text: get<RoutingDesired>('routing').config },
       { name: 'nginx.conf', text: nginx(new Set()) },
       { name: 'nginx.conf, members held down', text: nginx(new Set(loadBalancer.plan?.targets.map((t) => t.key))) },
+      { name: 'swanctl.conf', text: vpn.swanctl ?? '' },
+      { name: 'strongswan.conf, kernel', text: charonConf('kernel') },
+      { name: 'strongswan.conf, libipsec', text: charonConf('libipsec') },
       { name: 'iptables-restore', text: restoreDocument(firewall.v4, { checksumFill: true }) },
       { name: 'ip6tables-restore', text: restoreDocument(firewall.v6, { checksumFill: true }) },
       { name: 'ip -batch', text: lines(batch) },
@@ -154,6 +165,9 @@ export function injectedLines(output: RenderedOutput): BadLine[] {
     ...checkFile(file('bird.conf'), BIRD_KINDS, birdBraceProblems),
     ...checkFile(file('nginx.conf'), nginxKinds(`${STATE_DIR}/nginx`), birdBraceProblems),
     ...checkFile(file('nginx.conf, members held down'), nginxKinds(`${STATE_DIR}/nginx`), birdBraceProblems),
+    ...checkFile(file('swanctl.conf'), SWANCTL_KINDS, birdBraceProblems),
+    ...checkFile(file('strongswan.conf, kernel'), strongswanConfKinds(`${STATE_DIR}/strongswan`), birdBraceProblems),
+    ...checkFile(file('strongswan.conf, libipsec'), strongswanConfKinds(`${STATE_DIR}/strongswan`), birdBraceProblems),
     ...checkIptables(file('iptables-restore'), 4),
     ...checkIptables(file('ip6tables-restore'), 6),
     ...checkFile(file('ip -batch'), IP_BATCH_KINDS, ipBatchHopProblems),

@@ -1,6 +1,7 @@
 // The VPN's pre-shared keys are the one secret a document carries: every
-// answer that shows a document shows them replaced, so the PSK is readable
-// only where charon needs it (swanctl.conf, mode 0600).
+// answer that shows a document (the agent's API, the orchestrator's admin API
+// and console) shows them replaced, so the PSK is readable only where charon
+// needs it (swanctl.conf, mode 0600).
 export const REDACTED = '<redacted>';
 
 /** A copy of `document` with every `vpn.ipsec[].ipsec_connections[].psk` replaced. */
