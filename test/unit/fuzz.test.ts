@@ -205,6 +205,34 @@ describe('fuzz: hostile documents against the validator and every renderer', () 
     }
   });
 
+  it('the keepalived and conntrackd grammars catch injected directives', () => {
+    const pair = generator.fixtures.find((f) => f.name.endsWith('router-notes-8.1-ha.json'))!;
+    const result = validateDocument(unwrapDocument(pair.body), { interfaces: pair.interfaces });
+    assert.ok(result.ok);
+    const outcome = renderer.render(result.model);
+    assert.ok(outcome.ok);
+    assert.ok(outcome.output.files.some((f) => f.name === 'keepalived.conf' && f.text.includes('virtual_ipaddress_excluded {')), 'the fixture renders a keepalived.conf');
+    assert.ok(outcome.output.files.some((f) => f.name === 'conntrackd.conf' && f.text.includes('IPv6_Destination_Address ')), 'the fixture renders a conntrackd.conf');
+    const injections: [string, string][] = [
+      ['keepalived.conf', '  notify_master "/bin/sh -c id"'],
+      ['keepalived.conf', 'include /etc/keepalived/*.conf'],
+      ['keepalived.conf', '    192.0.2.9/24 dev eth1 label evil'],
+      ['keepalived.conf', '    0.0.0.0/0 dev eth1'],
+      ['keepalived.conf', '    default via 192.0.2.1 dev eth1 table 5'],
+      ['keepalived.conf', '  priority 255'],
+      ['keepalived.conf', '  virtual_router_id 0'],
+      ['keepalived.conf', '    ff02::1'],
+      ['keepalived.conf', '}'],
+      ['conntrackd.conf', '    IPv4_address 127.0.0.1'],
+      ['conntrackd.conf', '    Path /tmp/evil'],
+      ['conntrackd.conf', '    IPv6_Destination_Address ff02::1'],
+      ['conntrackd.conf', '  LogFile on'],
+    ];
+    for (const [file, line] of injections) {
+      assert.ok(injectedLines(withLine(outcome.output, file, line)).length > 0, `${file}: ${line} passed the grammar`);
+    }
+  });
+
   it(`${ONLY === undefined ? COUNT : 1} generated documents: no crash, every problem named, no injected line`, () => {
     const figures: Figures = { generated: 0, tooLarge: 0, refusedBeforeParsing: 0, rejected: 0, accepted: 0, rendererRefusals: 0, problems: 0, linesChecked: 0, crashes: 0 };
     const failures: Failure[] = [];

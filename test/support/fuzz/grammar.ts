@@ -248,6 +248,12 @@ const HOLES: Readonly<Record<string, Hole>> = {
   seconds: { pattern: '[0-9]{1,10}', check: integerIn(0, 2147483647) },
   bytes: { pattern: '[0-9]{1,16}', check: integerIn(0, 2147483647 * 1024) },
   retransmit: { pattern: '[0-9]{1,5}', check: integerIn(1, 86400) },
+  // keepalived (keepalived.conf): an instance is named after the document's interface.
+  geif: { pattern: 'ge(?:0|[1-9][0-9]{0,3})' },
+  vrid: { pattern: '[0-9]{1,3}', check: integerIn(1, 255) },
+  priority: { pattern: '[0-9]{1,3}', check: integerIn(1, 254) },
+  // The instance's own link-local virtual address, derived from its VRID (ha/render.ts).
+  vrrpll: { pattern: 'fe80::200:5eff:fe00:2[0-9a-f]{2}/64' },
   plugins: { pattern: '[a-z0-9 -]+', check: (t) => (t.split(' ').every((p) => SWAN_PLUGINS.includes(p)) ? undefined : 'a plugin the agent does not load') },
 };
 
@@ -517,6 +523,55 @@ export const SWANCTL_KINDS: readonly LineKind[] = [
   kind('secret identities', '    id-{{local|remote}} = "<ident>"'),
   kind('pre-shared key', '    secret = "<psk>"'),
 ];
+
+/** keepalived.conf (ha/keepalived.conf.hbs): every value a document reaches is an address, an interface or a number. */
+export function keepalivedKinds(fifo: string): LineKind[] {
+  const fixed = [
+    '# Written by the astara agent from the applied configuration; edits are overwritten.', '', 'global_defs {', '  router_id astara', '  vrrp_version 3', '  script_user root', '}',
+    'vrrp_sync_group astara {', '  group {', '  }', '  state BACKUP', '  track_interface {', '  advert_int 0.5', '  preempt_delay 10', '  garp_master_delay 1',
+    '  garp_master_repeat 3', '  garp_master_refresh 60', '  garp_lower_prio_repeat 3', '  higher_prio_send_advert', '  check_unicast_src', '  unicast_peer {',
+    '  virtual_ipaddress {', '  virtual_ipaddress_excluded {', '  virtual_routes {',
+  ];
+  return [
+    ...fixed.map((line) => kind('fixed line', line)),
+    kind('notify FIFO', '  notify_fifo {{=fifo}}', { fifo }),
+    kind('sync group member', '    <geif>'),
+    kind('instance', 'vrrp_instance <geif> {'),
+    kind('advertising interface', '  interface <if>'),
+    kind('tracked interface', '    <if>'),
+    kind('VRID', '  virtual_router_id <vrid>'),
+    kind('priority', '  priority <priority>'),
+    kind('unicast source', '  unicast_src_ip <uipv6>'),
+    kind('unicast peer', '    <uipv6>'),
+    kind('link-local virtual address', '    <vrrpll> dev <if>'),
+    kind('IPv4 virtual address', '    <ucidr4> dev <if>'),
+    kind('IPv6 virtual address', '    <ucidr6> dev <if>'),
+    kind('IPv4 virtual route', '    {{default|0.0.0.0/0}} via <uipv4> dev <if>'),
+    kind('IPv4 virtual route', '    <net4> via <uipv4> dev <if>'),
+    kind('IPv6 virtual route', '    default via <uipv6> dev <if>'),
+    kind('IPv6 virtual route', '    <net6> via <uipv6> dev <if>'),
+  ];
+}
+
+/** conntrackd.conf (ha/conntrackd.conf.hbs): the pair's management addresses and interface, the agent's paths. */
+export function conntrackdKinds(lockFile: string, socket: string): LineKind[] {
+  const fixed = [
+    '# Written by the astara agent from the applied configuration; edits are overwritten.', '', 'Sync {', '  Mode FTFW {', '    DisableExternalCache Off', '    StartupResync on',
+    '  }', '  UDP {', '    Port 3780', '    SndSocketBuffer 1249280', '    RcvSocketBuffer 1249280', '    Checksum on', '}', 'General {', '  HashSize 32768',
+    '  HashLimit 131072', '  LogFile off', '  Syslog off', '  UNIX {', '  NetlinkBufferSize 2097152', '  NetlinkBufferSizeMaxGrowth 8388608', '  NetlinkOverrunResync on',
+    '  Filter From Userspace {', '    Protocol Accept {', '      TCP', '      SCTP', '      DCCP', '      UDP', '      ICMP', '      IPv6-ICMP', '    }', '    Address Ignore {',
+    '      IPv4_address 127.0.0.1', '      IPv6_address ::1',
+  ];
+  return [
+    ...fixed.map((line) => kind('fixed line', line)),
+    kind('own address', '    IPv6_address <uipv6>'),
+    kind('peer address', '    IPv6_Destination_Address <uipv6>'),
+    kind('sync interface', '    Interface <if>'),
+    kind('lock file', '  LockFile {{=lock}}', { lock: lockFile }),
+    kind('control socket', '    Path {{=socket}}', { socket }),
+    kind('pair addresses ignored', '      IPv6_address <uipv6>'),
+  ];
+}
 
 export function strongswanConfKinds(dir: string): LineKind[] {
   const fixed = [

@@ -2,7 +2,8 @@
 // subsystem in order, its firewall contribution gathered, the firewall last
 // with all of them), then everything that leaves the agent as text: the
 // daemons' files (nginx.conf with no member and with every monitored member
-// held down), swanctl.conf and strongswan.conf (of either data path), the iptables-restore documents, the `ip -batch` lines of
+// held down), swanctl.conf and strongswan.conf (of either data path),
+// keepalived.conf and conntrackd.conf, the iptables-restore documents, the `ip -batch` lines of
 // the interfaces and routes planners, sysctls, the host name, what the
 // metadata proxy sends upstream. Each is checked line by line against the
 // grammar of grammar.ts.
@@ -22,6 +23,8 @@ import type { RoutesDesired } from '../../../appliance/drivers/routes/render.js'
 import type { RoutingDesired } from '../../../appliance/drivers/routing/render.js';
 import type { SysctlDesired } from '../../../appliance/drivers/sysctl/render.js';
 import type { ArpDesired } from '../../../appliance/drivers/arp/render.js';
+import { haSettings } from '../../../appliance/drivers/ha/driver.js';
+import type { HaDesired } from '../../../appliance/drivers/ha/render.js';
 import { strongswanConf, strongswanPaths } from '../../../appliance/drivers/vpn/driver.js';
 import type { VpnDesired } from '../../../appliance/drivers/vpn/render.js';
 import type { AnySubsystem, FirewallContribution, FirewallRenderHost } from '../../../appliance/engine/subsystem.js';
@@ -47,6 +50,8 @@ import {
   interfaceProblem,
   ipv4Problem,
   strongswanConfKinds,
+  keepalivedKinds,
+  conntrackdKinds,
   SWANCTL_KINDS,
   SYSCTL_KINDS,
   upstreamProblem,
@@ -140,6 +145,8 @@ function textOf(desired: ReadonlyMap<string, unknown>): RenderedOutput {
       { name: 'bird.conf', text: get<RoutingDesired>('routing').config },
       { name: 'nginx.conf', text: nginx(new Set()) },
       { name: 'nginx.conf, members held down', text: nginx(new Set(loadBalancer.plan?.targets.map((t) => t.key))) },
+      { name: 'keepalived.conf', text: get<HaDesired>('ha').keepalived ?? '' },
+      { name: 'conntrackd.conf', text: get<HaDesired>('ha').conntrackd ?? '' },
       { name: 'swanctl.conf', text: vpn.swanctl ?? '' },
       { name: 'strongswan.conf, kernel', text: charonConf('kernel') },
       { name: 'strongswan.conf, libipsec', text: charonConf('libipsec') },
@@ -157,6 +164,7 @@ function textOf(desired: ReadonlyMap<string, unknown>): RenderedOutput {
 /** Every line of everything rendered that a valid document could not produce. */
 export function injectedLines(output: RenderedOutput): BadLine[] {
   const file = (name: string) => output.files.find((f) => f.name === name)!;
+  const ha = haSettings(STATE_DIR);
   const bad: BadLine[] = [
     ...checkFile(file('dnsmasq.conf'), dnsmasqConfKinds(dnsmasqPaths(STATE_DIR))),
     ...checkFile(file('dnsmasq hosts'), DNSMASQ_HOSTS_KINDS),
@@ -165,6 +173,8 @@ export function injectedLines(output: RenderedOutput): BadLine[] {
     ...checkFile(file('bird.conf'), BIRD_KINDS, birdBraceProblems),
     ...checkFile(file('nginx.conf'), nginxKinds(`${STATE_DIR}/nginx`), birdBraceProblems),
     ...checkFile(file('nginx.conf, members held down'), nginxKinds(`${STATE_DIR}/nginx`), birdBraceProblems),
+    ...checkFile(file('keepalived.conf'), keepalivedKinds(ha.fifo), birdBraceProblems),
+    ...checkFile(file('conntrackd.conf'), conntrackdKinds(ha.lockFile, ha.socket), birdBraceProblems),
     ...checkFile(file('swanctl.conf'), SWANCTL_KINDS, birdBraceProblems),
     ...checkFile(file('strongswan.conf, kernel'), strongswanConfKinds(`${STATE_DIR}/strongswan`), birdBraceProblems),
     ...checkFile(file('strongswan.conf, libipsec'), strongswanConfKinds(`${STATE_DIR}/strongswan`), birdBraceProblems),
