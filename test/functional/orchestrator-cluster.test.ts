@@ -151,7 +151,7 @@ describe('three orchestrators sharing 30 routers', () => {
           assertSingleOwners(last, what);
           if (![...want].every(([m, list]) => JSON.stringify(last.get(m)) === JSON.stringify(list))) return false;
           const views = (await Promise.all(lab.running().map(async (m) => (await lab.list(m)).resources))).flat();
-          return views.length === ROUTERS && views.every((v) => v.instance_state === 'configured' && v.queue_length === 0);
+          return views.length === ids.length && views.every((v) => v.instance_state === 'configured' && v.queue_length === 0);
         },
         timeoutMs,
       );
@@ -270,6 +270,25 @@ describe('three orchestrators sharing 30 routers', () => {
     assert.deepEqual((await lab.resource(owner, target))?.debug, { enabled: true, scope: 'resource', reason: 'cluster test' });
     assert.equal((await lab.api(members[1]!, 'PUT', `/resource/manage/${target}`)).status, 200);
     await waitFor('the owner to see the flag cleared', async () => (await lab.resource(owner, target))?.debug.enabled === false);
+  });
+
+  it('a router added with a new network (a bridge every member syncs) is booted once, by its owner', async () => {
+    const added = routerSpec(1, '192.0.2.150');
+    routers = [...routers, added];
+    ids.push(added.routerId);
+    await lab.writeResources(resourceFile(external, routers));
+    await waitFor(
+      'the new router\'s tenant address on its appliance',
+      async () => (await run(['ip', '-n', `ak-router-${added.routerId}`, '-o', 'addr', 'show'], { allowFailure: true })).stdout.includes(`${added.tenants[0]!.gateway}/26`),
+      120_000,
+    );
+    const lists = await waitSettled('the new router configured by its ring owner', 60_000);
+    assert.ok(lists.get(hostsFor(buildHashRing(lab.running(), 5), added.routerId)[0]!)?.includes(added.routerId));
+    const boots = (await Promise.all(lab.running().map((m) => lab.log(m))))
+      .flatMap((log) => log.split('\n'))
+      .filter((line) => line.includes(`"resource":"${added.routerId}"`) && line.includes('"msg":"booting an appliance"'));
+    assert.equal(boots.length, 1, `one boot, by one member:\n${boots.join('\n')}`);
+    agentPids.set(added.routerId, (await pidsNow()).get(added.routerId)!);
   });
 
   it('one etcd member killed changes nothing', async () => {
