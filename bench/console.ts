@@ -19,6 +19,8 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { chromium } from 'playwright-core';
 import { pino } from 'pino';
 import { createAdminApp } from '../orchestrator/api/admin.js';
@@ -200,7 +202,15 @@ interface Cost {
   readonly clients: number;
   readonly cpuPercent: number;
   readonly rssMiB: number;
+  /** The live heap after a full collection: what the clients hold, without the garbage that makes RSS swing. */
+  readonly heapMiB: number;
   readonly bytesPerClientPerSecond: number;
+}
+
+/** A full garbage collection, for memory figures that do not depend on when the last one ran. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 /** This process's CPU and memory over `seconds` with `clients` consoles following the live feed. */
@@ -217,7 +227,9 @@ async function withFollowers(bench: Bench, clients: number, seconds: number): Pr
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
     const used = process.cpuUsage(cpu);
     const elapsed = (performance.now() - started) / 1000;
+    collectGarbage();
     return {
+      heapMiB: process.memoryUsage().heapUsed / 1024 / 1024,
       clients,
       cpuPercent: ((used.user + used.system) / 1000 / (elapsed * 1000)) * 100,
       rssMiB: process.memoryUsage().rss / 1024 / 1024,
@@ -258,6 +270,8 @@ export async function measureConsole(mode: U1Mode, log: (message: string) => voi
   }
 }
 
+const signed = (value: number): string => `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
+
 export function consoleRows(result: U1Result): Row[] {
   const section = `U1: the console against ${num(result.resources)} resources (stand-in state machines, ${CHURN_PER_SECOND} changes/s)`;
   const rows: Row[] = [];
@@ -269,8 +283,11 @@ export function consoleRows(result: U1Result): Row[] {
   row(`time to first render, navigation to ${num(result.resources)} rows (median of ${result.firstRenderMs.length})`, ms(firstRender), '', '', firstRender, 'ms');
   const base = result.cost.find((c) => c.clients === 0);
   for (const c of result.cost) {
-    const perClient = base && c.clients > 0 ? `+${((c.cpuPercent - base.cpuPercent) / c.clients).toFixed(2)}% CPU, +${((c.rssMiB - base.rssMiB) / c.clients).toFixed(2)} MiB per console; ${num(c.bytesPerClientPerSecond / 1024, 1)} KiB/s each` : 'baseline: churn and no console';
-    row(`orchestrator with ${c.clients} open consoles`, `${c.cpuPercent.toFixed(1)}% of a core, RSS ${c.rssMiB.toFixed(0)} MiB`, '', perClient, c.cpuPercent, '% CPU');
+    const perClient =
+      base && c.clients > 0
+        ? `${signed((c.cpuPercent - base.cpuPercent) / c.clients)}% of a core, ${signed(((c.heapMiB - base.heapMiB) * 1024) / c.clients)} KiB heap per console; ${num(c.bytesPerClientPerSecond / 1024, 1)} KiB/s each`
+        : 'baseline: the churn, no console';
+    row(`orchestrator with ${c.clients} open consoles`, `${c.cpuPercent.toFixed(1)}% of a core, heap ${c.heapMiB.toFixed(1)} MiB, RSS ${c.rssMiB.toFixed(0)} MiB`, '', perClient, c.cpuPercent, '% CPU');
   }
   return rows;
 }

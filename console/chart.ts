@@ -29,7 +29,8 @@ export function trafficChart(title: string, at: readonly number[], rates: Rates,
     height: 180,
     series,
     axes: [{}, { size: 70, values: (_u, ticks) => ticks.map((t) => rate(t)) }],
-    scales: { y: { range: (_u, _min, max) => [0, Math.max(max, 1)] } },
+    // The last hour, whatever the samples cover.
+    scales: { x: { time: true, range: () => [at[at.length - 1]! - 3600, at[at.length - 1]!] }, y: { range: (_u, _min, max) => [0, Math.max(max, 1)] } },
     legend: { live: false },
   };
   new uPlot(options, data as uPlot.AlignedData, box);

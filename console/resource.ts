@@ -8,7 +8,7 @@ import { age, h, replace, type Child } from './dom.js';
 import { severity } from './fleet.js';
 import type { Store } from './store.js';
 
-const TRAFFIC_REFRESH_MS = 10_000;
+const REFRESH_MS = 10_000;
 
 function field(label: string, key: string, ...value: Child[]): HTMLElement[] {
   return [h('dt', {}, label), h('dd', { data: { field: key } }, ...value)];
@@ -262,7 +262,11 @@ export function resourceView(store: Store, id: string, onUnauthorized: () => voi
       void refreshAgents();
     }, 150);
   });
-  const timer = setInterval(() => void refreshTraffic(), TRAFFIC_REFRESH_MS);
+  // What the agents say and their counters move without the orchestrator's view changing.
+  const timer = setInterval(() => {
+    void refreshTraffic();
+    void refreshAgents();
+  }, REFRESH_MS);
   return {
     element,
     dispose: () => {

@@ -218,6 +218,7 @@ describe('live feed', () => {
     const { control, feed } = parts;
     const reading = readEvents(server, '/v1/events', (events) => events.some((e) => e.event === 'removed'));
     for (let i = 0; i < 100 && feed.clients === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await request(server).head('/v1/events').expect(200).expect('Content-Type', /^text\/event-stream/);
     const refused = await request(server).get('/v1/events').expect(503);
     assert.equal((refused.body as { error: string }).error, 'too many consoles');
     control.resources.set('r1', resource('r1', 'CheckBoot'));

@@ -67,6 +67,10 @@ export function consoleRouter(deps: ConsoleDependencies): express.Router {
   getOnly(router, '/ui/', (req, res) => serveAsset(deps.assets, 'index.html', req, res));
   getOnly(router, '/ui/:file', (req, res) => serveAsset(deps.assets, String(req.params.file), req, res));
   getOnly(router, '/v1/events', (req, res) => {
+    if (req.method === 'HEAD') {
+      res.status(200).type('text/event-stream').end();
+      return;
+    }
     if (!deps.feed.attach(req, res)) {
       res.set('Retry-After', '10');
       sendError(res, 503, 'too many consoles', [{ message: `at most ${deps.feed.clients} consoles may follow the live feed at once` }]);

@@ -167,6 +167,8 @@ describe('operator console in a browser', { timeout: 300_000 }, () => {
     await page.locator('button[data-action="debug"]').click();
     await page.locator('dd[data-field="debug"]', { hasText: reason }).waitFor({ timeout: 10_000 });
     assert.equal((await lab.resource(plain.routerId))?.debug.reason, reason);
+    // The new agent's own account, once it holds its document.
+    await page.locator('[data-agent] [data-field="generation"]', { hasText: /^[1-9]/ }).waitFor({ timeout: 15_000 });
     await page.screenshot({ path: join(SCREENSHOTS, 'console-resource.png'), fullPage: true });
     await page.goto(`${consoleUrl}#/`);
     await page.locator(`${row(plain.routerId)} td[data-field="debug"]`, { hasText: reason }).waitFor({ timeout: 10_000 });
