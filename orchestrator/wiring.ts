@@ -1,6 +1,6 @@
-// The pieces the service and astara-debug-router both build: the local
-// provider set, the appliance client, and one resource's driver, instance
-// manager and state machine.
+// The pieces the service and astara-debug-router both build: the provider
+// set the options name (local, or OpenStack's), the appliance client, and one
+// resource's driver, instance manager and state machine.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';

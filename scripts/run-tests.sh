@@ -16,4 +16,12 @@ fi
 concurrency=()
 # Namespace tests start daemons; on a 2-core machine one file at a time is fastest and steadiest.
 [ "$kind" = functional ] && concurrency=(--test-concurrency=1)
+if [ "$kind" = functional ]; then
+  # The OpenStack test files (scripts/openstack.sh) start the services once and leave them
+  # to the next file; they are stopped after the last one, whatever the outcome.
+  export ASTARA_OPENSTACK_KEEP=1
+  trap 'bash scripts/openstack.sh down >/dev/null 2>&1 || true' EXIT
+  npx tsx --test "${concurrency[@]}" --test-reporter=spec "${files[@]}"
+  exit
+fi
 exec npx tsx --test "${concurrency[@]}" --test-reporter=spec "${files[@]}"

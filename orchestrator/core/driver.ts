@@ -34,6 +34,12 @@ export interface ResourceDriver {
   buildConfig(managementPort: NeutronPort, interfaceMap: ReadonlyMap<string, string>, ha?: HaPeering): Promise<Configuration>;
   /** Tell the cloud the resource's state (only when it changed). */
   synchronizeState(state: InstanceState): Promise<void>;
+  /**
+   * After each configuration push that succeeded, even when the state stayed
+   * CONFIGURED: what came with the new document may have a status of its own
+   * in the cloud (a router's new floating IPs).
+   */
+  configured?(): Promise<void>;
 }
 
 /** `ak-router-<id>` for a resource; HA members add `_<index>`. */

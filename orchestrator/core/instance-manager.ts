@@ -388,6 +388,9 @@ export class InstanceManager implements InstanceManagerApi {
       }
     }
     await this.#sync();
+    if (this.state === CONFIGURED) {
+      await this.#driver.configured?.().catch((error: unknown) => this.#log.warn({ err: error }, 'could not report the configuration to the cloud'));
+    }
     return this.state;
   }
 

@@ -109,6 +109,11 @@ export class RouterDriver implements ResourceDriver {
     });
   }
 
+  /** The floating IPs a push brought along become ACTIVE, though the router's own status stayed ACTIVE. */
+  async configured(): Promise<void> {
+    await this.options().network.updateStatus(this.ref, STATUS_MAP[CONFIGURED]!);
+  }
+
   async synchronizeState(state: InstanceState): Promise<void> {
     const status = STATUS_MAP[state];
     if (status === undefined || status === this.#lastStatus) return;

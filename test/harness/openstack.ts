@@ -109,7 +109,7 @@ export async function createExternalNetwork(admin: Account, name: string, cidr: 
   return { networkId: network.network.id, subnetId: subnet.subnet.id };
 }
 
-/** Every router, floating IP, port, subnet and network named with `prefix`, deleted (in dependency order). */
+/** Every floating IP, router and network named with `prefix` (with their ports), deleted in dependency order. */
 export async function deleteNamed(admin: Account, prefix: string): Promise<void> {
   const named = async (collection: string, key: string) =>
     (await neutron<Record<string, { id: string; name?: string; description?: string }[]>>(admin, 'GET', `/${collection}`))[key]!.filter(
@@ -123,8 +123,14 @@ export async function deleteNamed(admin: Account, prefix: string): Promise<void>
     }
     await neutron(admin, 'DELETE', `/routers/${router.id}`);
   }
-  for (const port of await named('ports', 'ports')) await neutron(admin, 'DELETE', `/ports/${port.id}`);
-  for (const network of await named('networks', 'networks')) await neutron(admin, 'DELETE', `/networks/${network.id}`);
+  for (const network of await named('networks', 'networks')) {
+    // Every port left on it: guests', and the orchestrator's own if a test stopped before their router was deleted.
+    const ports = await neutron<{ ports: { id: string; device_owner: string }[] }>(admin, 'GET', `/ports?network_id=${network.id}`);
+    for (const port of ports.ports.filter((p) => !p.device_owner.startsWith('network:router_') && p.device_owner !== 'network:floatingip')) {
+      await neutron(admin, 'DELETE', `/ports/${port.id}`);
+    }
+    await neutron(admin, 'DELETE', `/networks/${network.id}`);
+  }
 }
 
 /**
