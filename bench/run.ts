@@ -3,7 +3,7 @@
 // version (about a minute) that CI runs so the suite never rots, asserting
 // nothing. Needs root (network namespaces), like the functional tests.
 //
-//   npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3,O1,L1,H1,V1,C1,U1]
+//   npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3,O1,O2,L1,H1,V1,C1,U1]
 //
 // Every figure is measured in throwaway namespaces with the real kernel and
 // daemons; docs/performance.md explains each one and the latest results.
@@ -36,6 +36,7 @@ import { consoleRows, measureConsole } from './console.js';
 import { destroyHaLab, haRows, measureHa } from './ha.js';
 import { destroyLoadBalancerLab, loadBalancerRows, measureLoadBalancer } from './loadbalancer.js';
 import { destroyOrchestratorLabs, measureOrchestrator, orchestratorRows } from './orchestrator.js';
+import { destroyScaleLab, measureScale, scaleRows } from './orchestrator-scale.js';
 import { destroyVpnLab, measureVpn, vpnRows } from './vpn.js';
 import { ms, num, ratio, render, type Row, type Verdict } from './lib/table.js';
 import type { PlanResult } from './plan-runner.js';
@@ -62,7 +63,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (arg === '--out') out = argv[++i];
     else if (arg === '--only') only = new Set(argv[++i]!.split(',').map((s) => s.trim().toUpperCase()));
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3,O1,L1,H1,V1,C1,U1]');
+      console.log('usage: npm run bench -- [--quick] [--out FILE] [--only W1,W2,W3,O1,O2,L1,H1,V1,C1,U1]');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
   }
@@ -71,10 +72,10 @@ function parseOptions(argv: readonly string[]): Options {
 
 const options = parseOptions(process.argv.slice(2));
 
-/** What each mode runs. The quick mode shrinks W2 to 10% and every duration, O1 to one run and 10 routers, L1 to 2 s loads and 2 s monitor probes, H1 to 3 failovers, V1 to 2 s transfers and one tunnel, C1 to 6 routers and one edit, U1 to one page load and 2 s per console count. */
+/** What each mode runs. The quick mode shrinks W2 to 10% and every duration, O1 to one run and 10 routers, O2 to 300 simulated appliances polled every 5 s and 3 s of 20 updates/s, L1 to 2 s loads and 2 s monitor probes, H1 to 3 failovers, V1 to 2 s transfers and one tunnel, C1 to 6 routers and one edit, U1 to one page load and 2 s per console count. */
 const MODE = options.quick
-  ? { reps: 1, w3Reps: 1, w2Fraction: 0.1, w3Fractions: [0.04], reapplies: 5, repushes: 20, deltas: 1, loadMs: 2000, pacedMs: 2000, metadataRounds: 1, warmupMs: 300, originalBudgetMs: 5000, apiOnW2: false, u1: { resources: 500, loads: 1, seconds: 2, clientCounts: [0, 1, 10] }, o1: { reps: 1, routers: 10 }, l1: { loadMs: 2000, warmupMs: 300, changes: 3, monitorDelayS: 2 }, h1: { failovers: 3, connections: 5 }, v1: { seconds: 2, establishments: 1 }, c1: { routers: 6, edits: 1 } }
-  : { reps: 3, w3Reps: 2, w2Fraction: 1, w3Fractions: [0.1, 0.25, 0.5], reapplies: 5, repushes: 100, deltas: 3, loadMs: 10_000, pacedMs: 5000, metadataRounds: 5, warmupMs: 1000, originalBudgetMs: 120_000, apiOnW2: true, u1: { resources: 500, loads: 5, seconds: 10, clientCounts: [0, 1, 10, 30] }, o1: { reps: 3, routers: 50 }, l1: { loadMs: 10_000, warmupMs: 1000, changes: 9, monitorDelayS: 5 }, h1: { failovers: 10, connections: 10 }, v1: { seconds: 5, establishments: 3 }, c1: { routers: 30, edits: 3 } };
+  ? { reps: 1, w3Reps: 1, w2Fraction: 0.1, w3Fractions: [0.04], reapplies: 5, repushes: 20, deltas: 1, loadMs: 2000, pacedMs: 2000, metadataRounds: 1, warmupMs: 300, originalBudgetMs: 5000, apiOnW2: false, u1: { resources: 500, loads: 1, seconds: 2, clientCounts: [0, 1, 10] }, o1: { reps: 1, routers: 10 }, o2: { routers: 300, tenants: 10, periodS: 5, rate: 20, eventSeconds: 3 }, l1: { loadMs: 2000, warmupMs: 300, changes: 3, monitorDelayS: 2 }, h1: { failovers: 3, connections: 5 }, v1: { seconds: 2, establishments: 1 }, c1: { routers: 6, edits: 1 } }
+  : { reps: 3, w3Reps: 2, w2Fraction: 1, w3Fractions: [0.1, 0.25, 0.5], reapplies: 5, repushes: 100, deltas: 3, loadMs: 10_000, pacedMs: 5000, metadataRounds: 5, warmupMs: 1000, originalBudgetMs: 120_000, apiOnW2: true, u1: { resources: 500, loads: 5, seconds: 10, clientCounts: [0, 1, 10, 30] }, o1: { reps: 3, routers: 50 }, o2: { routers: 5000, tenants: 50, periodS: 60, rate: 50, eventSeconds: 30 }, l1: { loadMs: 10_000, warmupMs: 1000, changes: 9, monitorDelayS: 5 }, h1: { failovers: 10, connections: 10 }, v1: { seconds: 5, establishments: 3 }, c1: { routers: 30, edits: 3 } };
 
 // --- clean-up -----------------------------------------------------------------
 
@@ -101,7 +102,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (interrupted) return;
     interrupted = signal;
     console.error(`\n${signal}: removing the benchmark namespaces`);
-    const teardown = Promise.allSettled([...[...labs].map((lab) => lab.destroy()), destroyOrchestratorLabs(), destroyLoadBalancerLab(), destroyHaLab(), destroyVpnLab(), destroyClusterLab()]);
+    const teardown = Promise.allSettled([...[...labs].map((lab) => lab.destroy()), destroyOrchestratorLabs(), destroyScaleLab(), destroyLoadBalancerLab(), destroyHaLab(), destroyVpnLab(), destroyClusterLab()]);
     // The step under way fails once its lab goes, and its own finally blocks clean up what it was making:
     // wait for the suite (`running`, below; signals are only handled once it runs) to end, a minute at most.
     const settled = Promise.race([running, new Promise((resolve) => setTimeout(resolve, 60_000).unref())]);
@@ -144,6 +145,21 @@ interface Context {
   readonly client: NsClient;
   agent: Agent;
   readonly files: { readonly base: string; readonly floating: readonly string[]; readonly allocation: readonly string[] };
+}
+
+/**
+ * Wait (up to 60 s) until the agent has fingerprinted the host after its
+ * apply, as it has long done when an orchestrator's periodic re-push comes:
+ * a re-push before that is applied in full.
+ */
+async function liveStateVerified(client: NsClient): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  while (performance.now() < deadline) {
+    const status = await client.request('GET', `${AGENT_URL}/v1/status/`);
+    if ((JSON.parse(status.body) as { live_state?: { condition: string } }).live_state?.condition === 'verified') return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  log('the agent did not verify its live state within 60 s: the re-applies are applied in full');
 }
 
 async function put(client: NsClient, file: string, headers?: Readonly<Record<string, string>>): Promise<Put> {
@@ -197,6 +213,7 @@ async function measureAgent(workload: Workload, runOptions: AgentRunOptions): Pr
         const first = await put(client, files.base);
         await arpingsDone(lab);
         const rssAfterFirst = await rssMiB(agent.pid);
+        await liveStateVerified(client);
         const reapply: Put[] = [];
         const rssTrace: number[] = [];
         for (let i = 0; i < runOptions.reapplies; i++) {
@@ -640,6 +657,12 @@ async function main(): Promise<void> {
     const result = await measureOrchestrator(MODE.o1, log);
     raw.O1 = result;
     rows.push(...orchestratorRows(result));
+  }
+
+  if (wants('O2')) {
+    const result = await measureScale(MODE.o2, log);
+    raw.O2 = result;
+    rows.push(...scaleRows(result));
   }
 
   if (wants('L1')) {

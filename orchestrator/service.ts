@@ -1,7 +1,7 @@
 // The orchestrator process: options in, providers built, the dispatcher fed
 // by the event source and the health monitor, the admin API and the guests'
-// metadata service listening. The only place that knows which provider set
-// is in use.
+// metadata service listening. The provider set (wiring.ts's startProviders)
+// is all it knows of the cloud.
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -138,10 +138,20 @@ export class OrchestratorService {
     return this.#options.local.managementAddress;
   }
 
-  /** Start serving with `options` (the file's, with `overrides` from the command line applied). */
-  static async start(fileOptions: OrchestratorOptions, logger: Logger, overrides: Partial<OrchestratorOptions> = {}): Promise<OrchestratorService> {
+  /**
+   * Start serving with `options` (the file's, with `overrides` from the command
+   * line applied). `providerSet` builds the providers: the set the options name
+   * unless a program embedding the service brings its own (the O2 benchmark
+   * wraps the local set with a compute provider of simulated appliances).
+   */
+  static async start(
+    fileOptions: OrchestratorOptions,
+    logger: Logger,
+    overrides: Partial<OrchestratorOptions> = {},
+    providerSet: (options: OrchestratorOptions, logger: Logger) => Promise<ProviderSet> = startProviders,
+  ): Promise<OrchestratorService> {
     const options = { ...fileOptions, ...overrides };
-    const providers = await startProviders(options, logger);
+    const providers = await providerSet(options, logger);
     await mkdir(options.statePath, { recursive: true });
     // Clustered, the debug flags live in etcd, where every member sees them.
     const cluster = options.coordination.enabled ? await startCluster(options, logger) : undefined;

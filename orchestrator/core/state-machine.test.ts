@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { CLUSTER_REBUILD, CREATE, DELETE, POLL, READ, REBUILD, UPDATE, event } from './events.js';
 import { BOOTING, CONFIGURED, DEGRADED, DOWN, ERROR, GONE, REPLUG, RESTART, UP, type InstanceManagerApi, type InstanceState } from './instance-state.js';
 import {
+  bootCheckDelay,
   Alive,
   Automaton,
   CalcAction,
@@ -319,6 +320,24 @@ describe('CheckBoot', () => {
     await new CheckBoot(up.params).execute(CREATE);
     assert.equal(up.params.retryDelayMs, 0);
     assert.deepEqual(up.params.queue, [CREATE]);
+  });
+  it('waits the interval for the first 8 checks, then twice as long each time up to 4 s, and starts again once the appliance is up', async () => {
+    const { params, instance } = setup(BOOTING);
+    const delays: number[] = [];
+    for (let i = 0; i < 14; i++) {
+      await new CheckBoot(params).execute(CREATE);
+      delays.push(params.retryDelayMs);
+    }
+    assert.deepEqual(delays, [500, 500, 500, 500, 500, 500, 500, 500, 500, 1000, 2000, 4000, 4000, 4000]);
+    instance.script.updateState = [UP];
+    await new CheckBoot(params).execute(CREATE);
+    instance.script.updateState = [BOOTING];
+    await new CheckBoot(params).execute(CREATE);
+    assert.equal(params.retryDelayMs, 500);
+  });
+  it('never waits less than the interval, however long it is', () => {
+    assert.equal(bootCheckDelay(20, 10_000), 10_000);
+    assert.equal(bootCheckDelay(0, 250), 250);
   });
   it('does not re-queue when the appliance is down or gone', async () => {
     const { params, instance } = setup(BOOTING);

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
 import type { Event } from '../../core/events.js';
-import { diffViews, routerInputs } from './diff.js';
+import { canonicalJson, diffViews, routerInputs } from './diff.js';
 import { parseResourceFile } from './resource-file.js';
 import type { ResourceView } from './view.js';
 
@@ -164,6 +164,19 @@ describe('diffViews', () => {
       d.routers[1].name = 'now with project_id';
     });
     assert.deepEqual(events, ['update router router-2 tenant-2']);
+  });
+});
+
+describe('canonicalJson', () => {
+  test('the same text whatever the key order, at every depth, and the JSON of the key-sorted value', () => {
+    const a = { b: [1, { y: 'x', x: null }], a: { d: true, c: 'é"' } };
+    const b = { a: { c: 'é"', d: true }, b: [1, { x: null, y: 'x' }] };
+    assert.equal(canonicalJson(a), canonicalJson(b));
+    assert.equal(canonicalJson(a), JSON.stringify({ a: { c: 'é"', d: true }, b: [1, { x: null, y: 'x' }] }));
+  });
+  test('drops undefined members as JSON does, and writes undefined items of lists as null', () => {
+    assert.equal(canonicalJson({ b: undefined, a: [undefined, 2] }), '{"a":[null,2]}');
+    assert.notEqual(canonicalJson({ a: [1, 2] }), canonicalJson({ a: [2, 1] }));
   });
 });
 

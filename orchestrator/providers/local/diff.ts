@@ -7,13 +7,23 @@ import { routerPorts, tenantOf } from '../../model/neutron.js';
 import { loadBalancerDetailOf, networkDetailOf, networkPortsOf, routerDetailOf } from './network.js';
 import type { ResourceView } from './view.js';
 
-/** JSON with object keys sorted, so equal inputs give equal text whatever the key order. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) =>
-    item !== null && typeof item === 'object' && !Array.isArray(item)
-      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : item,
-  );
+/**
+ * JSON with object keys sorted, so equal inputs give equal text whatever the
+ * key order. Written out rather than a JSON.stringify replacer that rebuilds
+ * every object sorted: the diff serializes every resource of the file on each
+ * change, and the copies were most of that cost (bench O2).
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const record = value as Record<string, unknown>;
+  const members: string[] = [];
+  for (const key of Object.keys(record).sort()) {
+    const item = record[key];
+    if (item === undefined || typeof item === 'function') continue;
+    members.push(`${JSON.stringify(key)}:${canonicalJson(item)}`);
+  }
+  return `{${members.join(',')}}`;
 }
 
 /**
@@ -47,6 +57,23 @@ export function loadBalancerInputs(view: ResourceView, loadBalancerId: string): 
     detail,
     networks: [view.managementNetworkId, detail.vipPort.network_id].map((id) => networkDetailOf(view, id) ?? null),
   });
+}
+
+/**
+ * Each view's inputs, computed once: a view is diffed as `after` on one change
+ * and as `before` on the next, and serializing every resource of a file of
+ * thousands of routers was most of the watcher's work (issue 16, bench O2).
+ */
+const inputsCache = new WeakMap<ResourceView, Map<string, string | undefined>>();
+
+function cachedInputs(view: ResourceView, key: string, compute: () => string | undefined): string | undefined {
+  let inputs = inputsCache.get(view);
+  if (!inputs) {
+    inputs = new Map();
+    inputsCache.set(view, inputs);
+  }
+  if (!inputs.has(key)) inputs.set(key, compute());
+  return inputs.get(key);
 }
 
 /** One kind of resource as the diff sees it. */
@@ -91,7 +118,7 @@ export function diffViews(before: ResourceView | undefined, after: ResourceView)
         events.push(event(ref(after, id), CREATE));
       } else if (kind.tenantOf(before, id) !== kind.tenantOf(after, id)) {
         events.push(event(ref(before, id), DELETE), event(ref(after, id), CREATE));
-      } else if (kind.inputs(before, id) !== kind.inputs(after, id)) {
+      } else if (cachedInputs(before, `${kind.driver}:${id}`, () => kind.inputs(before, id)) !== cachedInputs(after, `${kind.driver}:${id}`, () => kind.inputs(after, id))) {
         events.push(event(ref(after, id), UPDATE));
       }
     }
