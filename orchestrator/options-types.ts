@@ -59,7 +59,7 @@ export interface OrchestratorOptions {
   readonly configFile: string | undefined;
   readonly host: string;
   readonly networkProvider: 'local' | 'openstack';
-  readonly computeProvider: 'local' | 'openstack';
+  readonly computeProvider: 'local' | 'nova';
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   readonly statePath: string;
 
@@ -94,8 +94,9 @@ export interface OrchestratorOptions {
   readonly neighborAsn: number;
   readonly providerRulesPath: string;
 
-  readonly router: { readonly mgtServicePort: number; readonly imageUuid: string | undefined; readonly ipsecVpn: boolean };
-  readonly loadbalancer: { readonly mgtServicePort: number; readonly imageUuid: string | undefined };
+  /** instanceFlavor: the Nova flavor appliances of the kind boot with (compute_provider = nova). */
+  readonly router: { readonly mgtServicePort: number; readonly imageUuid: string | undefined; readonly instanceFlavor: string | undefined; readonly ipsecVpn: boolean };
+  readonly loadbalancer: { readonly mgtServicePort: number; readonly imageUuid: string | undefined; readonly instanceFlavor: string | undefined };
   readonly applianceTls: ApplianceTlsOptions | undefined;
   readonly local: LocalProviderOptions;
 

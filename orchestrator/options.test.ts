@@ -56,8 +56,8 @@ describe('parseOptions', () => {
       asn: 64512,
       neighborAsn: 64512,
       providerRulesPath: '/etc/astara/provider_rules.json',
-      router: { mgtServicePort: 5000, imageUuid: undefined, ipsecVpn: false },
-      loadbalancer: { mgtServicePort: 5000, imageUuid: undefined },
+      router: { mgtServicePort: 5000, imageUuid: undefined, instanceFlavor: undefined, ipsecVpn: false },
+      loadbalancer: { mgtServicePort: 5000, imageUuid: undefined, instanceFlavor: undefined },
       applianceTls: undefined,
       local: {
         resources: '/srv/astara/resources.yaml',
@@ -131,11 +131,11 @@ describe('parseOptions', () => {
 
   it('enables the load balancer driver beside the router one, with its own agent port and image', () => {
     const { options, warnings } = parseOptions(
-      `[DEFAULT]\nenabled_drivers = router,loadbalancer\n[loadbalancer]\nmgt_service_port = 5001\nimage_uuid = lb-image-1\n${LOCAL}`,
+      `[DEFAULT]\nenabled_drivers = router,loadbalancer\n[loadbalancer]\nmgt_service_port = 5001\nimage_uuid = lb-image-1\ninstance_flavor = lb-flavor\n${LOCAL}`,
     );
     assert.deepEqual(warnings, []);
     assert.deepEqual(options.enabledDrivers, ['router', 'loadbalancer']);
-    assert.deepEqual(options.loadbalancer, { mgtServicePort: 5001, imageUuid: 'lb-image-1' });
+    assert.deepEqual(options.loadbalancer, { mgtServicePort: 5001, imageUuid: 'lb-image-1', instanceFlavor: 'lb-flavor' });
     assert.equal(options.router.mgtServicePort, 5000);
     assert.deepEqual(parseOptions(`[DEFAULT]\nenabled_drivers = loadbalancer\n${LOCAL}`).options.enabledDrivers, ['loadbalancer']);
   });
@@ -287,17 +287,21 @@ describe('parseOptions', () => {
     assert.equal(options.adminTokenFile, '/etc/astara/token');
   });
 
-  it('takes Neutron as the network provider with local appliances, without a resource file, and refuses Nova for now', () => {
+  it('takes Neutron as the network provider with local appliances or Nova\'s, without a resource file; Nova only with Neutron', () => {
     const { options } = parseOptions(`[DEFAULT]\nnetwork_provider = openstack\ncompute_provider = local\ntransport_url = rabbit://u:p@192.0.2.1/\n${KEYSTONE}`);
     assert.equal(options.networkProvider, 'openstack');
     assert.equal(options.computeProvider, 'local');
-    assert.deepEqual(problemsOf(`[DEFAULT]\nprovider = openstack\ntransport_url = rabbit://u:p@192.0.2.1/\n${KEYSTONE}`), [
-      '[DEFAULT] provider: the openstack (Nova) compute provider is not available yet: set network_provider = openstack and compute_provider = local',
-    ]);
-    assert.deepEqual(problemsOf(`[DEFAULT]\ncompute_provider = openstack\n${LOCAL}`), [
-      '[DEFAULT] compute_provider: the openstack (Nova) compute provider is not available yet: set network_provider = openstack and compute_provider = local',
-    ]);
+    for (const providers of ['provider = openstack', 'network_provider = openstack\ncompute_provider = nova', 'network_provider = openstack\ncompute_provider = openstack']) {
+      const nova = parseOptions(`[DEFAULT]\n${providers}\ntransport_url = rabbit://u:p@192.0.2.1/\n[router]\ninstance_flavor = f1\n${KEYSTONE}`).options;
+      assert.equal(nova.networkProvider, 'openstack', providers);
+      assert.equal(nova.computeProvider, 'nova', providers);
+      assert.equal(nova.router.instanceFlavor, 'f1');
+    }
+    assert.deepEqual(problemsOf(`[DEFAULT]\ncompute_provider = nova\n${LOCAL}`), ['[DEFAULT] compute_provider: nova needs network_provider = openstack: Nova plugs Neutron\'s ports']);
+    assert.deepEqual(problemsOf(`[DEFAULT]\nnetwork_provider = nova\n${LOCAL}`), ['[DEFAULT] network_provider: must be local or openstack, not "nova"']);
     assert.deepEqual(problemsOf(`[DEFAULT]\nprovider = aws\n${LOCAL}`), ['[DEFAULT] provider: must be local or openstack, not "aws"']);
+    assert.deepEqual(problemsOf(`[DEFAULT]\ncompute_provider = aws\n${LOCAL}`), ['[DEFAULT] compute_provider: must be local or nova (or openstack), not "aws"']);
+    assert.deepEqual(problemsOf(`[router]\ninstance_flavor = bad flavor\n${LOCAL}`), ['[router] instance_flavor: must be 1 to 255 letters, digits or any of _ . : -']);
   });
 
   it('wants Keystone and RabbitMQ with the openstack network provider, naming each missing option', () => {

@@ -61,12 +61,12 @@ const SPECS: readonly OptionSpec[] = [
     computedDefault: 'the host name',
     show: (o) => o.host,
   }),
-  spec('DEFAULT', 'provider', 'local', 'Sets both network_provider and compute_provider: `local` or `openstack` (Nova is not available yet: see docs/openstack.md).'),
+  spec('DEFAULT', 'provider', 'local', 'Sets both network_provider and compute_provider: `local` or `openstack` (Neutron and Nova: see docs/openstack.md).'),
   spec('DEFAULT', 'network_provider', undefined, 'Where routers, networks and ports come from: `local` (the resource file) or `openstack` (Neutron).', {
     computedDefault: 'provider',
     show: (o) => o.networkProvider,
   }),
-  spec('DEFAULT', 'compute_provider', undefined, 'What boots and stops appliances: `local` (namespaces on this host).', {
+  spec('DEFAULT', 'compute_provider', undefined, 'What boots and stops appliances: `local` (namespaces on this host) or `nova` (Nova servers; `openstack` is the same; needs network_provider = openstack).', {
     computedDefault: 'provider',
     show: (o) => o.computeProvider,
   }),
@@ -133,6 +133,10 @@ const SPECS: readonly OptionSpec[] = [
     aliases: [{ section: 'DEFAULT', name: 'router_image_uuid' }],
     show: (o) => o.router.imageUuid,
   }),
+  spec('router', 'instance_flavor', undefined, 'Nova flavor (id) router appliances boot with; required with compute_provider = nova.', {
+    aliases: [{ section: 'DEFAULT', name: 'router_instance_flavor' }],
+    show: (o) => o.router.instanceFlavor,
+  }),
   spec('router', 'ipsec_vpn', 'false', 'Put each router\'s VPNaaS services (site-to-site IPsec) into its document; off, routers get no VPN.', {
     show: (o) => o.router.ipsecVpn,
   }),
@@ -140,6 +144,7 @@ const SPECS: readonly OptionSpec[] = [
     show: (o) => o.loadbalancer.mgtServicePort,
   }),
   spec('loadbalancer', 'image_uuid', undefined, 'Image load balancer appliances boot (compute providers with images).', { show: (o) => o.loadbalancer.imageUuid }),
+  spec('loadbalancer', 'instance_flavor', undefined, 'Nova flavor (id) load balancer appliances boot with (compute_provider = nova).', { show: (o) => o.loadbalancer.instanceFlavor }),
   spec('appliance_tls', 'ca_file', undefined, 'CA that signed the appliances\' server certificates (all three options or none: HTTPS to appliances).', {
     show: (o) => o.applianceTls?.caFile,
   }),
@@ -370,12 +375,9 @@ function provider(reader: Reader, name: 'network_provider' | 'compute_provider')
   const value = reader.given('DEFAULT', name) ? reader.raw('DEFAULT', name) : reader.raw('DEFAULT', 'provider');
   const where = reader.given('DEFAULT', name) ? name : 'provider';
   if (value === 'local') return 'local';
-  if (value === 'openstack') {
-    // Nova (and with it `provider = openstack` alone) is not there yet: Neutron's routers run as local appliances.
-    if (name === 'compute_provider') reader.problem('DEFAULT', where, 'the openstack (Nova) compute provider is not available yet: set network_provider = openstack and compute_provider = local');
-    return 'openstack';
-  }
-  reader.problem('DEFAULT', where, `must be local or openstack, not "${value ?? ''}"`);
+  // Nova is OpenStack's compute service: `compute_provider = nova` says which.
+  if (value === 'openstack' || (value === 'nova' && name === 'compute_provider')) return 'openstack';
+  reader.problem('DEFAULT', where, where === 'compute_provider' ? `must be local or nova (or openstack), not "${value ?? ''}"` : `must be local or openstack, not "${value ?? ''}"`);
   return undefined;
 }
 
@@ -539,7 +541,11 @@ export function parseOptions(text: string, file?: string): { options: Orchestrat
   const networkChoice = provider(reader, 'network_provider');
   // An unknown provider is its own problem: it needs no resource file.
   const networkProvider = networkChoice ?? 'openstack';
-  const computeProvider = provider(reader, 'compute_provider') ?? 'openstack';
+  const computeChoice = provider(reader, 'compute_provider');
+  const computeProvider = computeChoice === 'openstack' ? 'nova' : 'local';
+  if (computeChoice === 'openstack' && networkChoice === 'local') {
+    reader.problem('DEFAULT', 'compute_provider', 'nova needs network_provider = openstack: Nova plugs Neutron\'s ports');
+  }
   const prefix = managementPrefix(reader);
   const resources = reader.path('local', 'resources', base);
   if (resources === undefined && networkProvider === 'local') {
@@ -599,9 +605,14 @@ export function parseOptions(text: string, file?: string): { options: Orchestrat
     router: {
       mgtServicePort: reader.port('router', 'mgt_service_port'),
       imageUuid: identifier(reader, 'router', 'image_uuid'),
+      instanceFlavor: identifier(reader, 'router', 'instance_flavor'),
       ipsecVpn: reader.boolean('router', 'ipsec_vpn'),
     },
-    loadbalancer: { mgtServicePort: reader.port('loadbalancer', 'mgt_service_port'), imageUuid: identifier(reader, 'loadbalancer', 'image_uuid') },
+    loadbalancer: {
+      mgtServicePort: reader.port('loadbalancer', 'mgt_service_port'),
+      imageUuid: identifier(reader, 'loadbalancer', 'image_uuid'),
+      instanceFlavor: identifier(reader, 'loadbalancer', 'instance_flavor'),
+    },
     applianceTls,
     local: {
       resources: resources ?? '',

@@ -180,14 +180,16 @@ export interface ProviderSet {
   close(): Promise<void>;
 }
 
-/** The provider set the options name: `network_provider = openstack` (with local compute), or the local set. */
+/** The provider set the options name: `network_provider = openstack` (with Nova or local compute), or the local set. */
 export async function startProviders(options: OrchestratorOptions, logger: Logger): Promise<ProviderSet> {
   if (options.networkProvider === 'openstack') {
-    checkStatePath(options.statePath, options.enabledDrivers);
-    const bridges = new LocalBridges({ stateDir: options.statePath, logger });
+    // Nova's servers need no bridges, nor appliance state on this host.
+    const nova = options.computeProvider === 'nova';
+    if (!nova) checkStatePath(options.statePath, options.enabledDrivers);
+    const bridges = nova ? undefined : new LocalBridges({ stateDir: options.statePath, logger });
     let openstack: OpenStackProviders;
     try {
-      openstack = await startOpenStackProviders(options, logger, { compute: localCompute(options, logger), bridges });
+      openstack = await startOpenStackProviders(options, logger, bridges === undefined ? undefined : { compute: localCompute(options, logger), bridges });
     } catch (error) {
       if (error instanceof StartupError) throw error;
       throw new StartupError(`the OpenStack provider cannot start: ${error instanceof Error ? error.message : String(error)}`);
@@ -200,7 +202,7 @@ export async function startProviders(options: OrchestratorOptions, logger: Logge
       nameOf: () => null,
       reload: () => Promise.resolve(),
       destroyHost: async () => {
-        await bridges.destroyAll();
+        await bridges?.destroyAll();
       },
       close: () => openstack.rpc.close(),
     };

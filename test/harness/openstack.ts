@@ -18,8 +18,11 @@ import { run, waitFor } from './exec.js';
 export const KEYSTONE_URL = 'http://127.0.0.1:5000';
 export const NEUTRON_URL = 'http://127.0.0.1:9696';
 export const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672/';
-/** Keystone, Neutron, RabbitMQ. */
-const SERVICE_PORTS = [5000, 9696, 5672];
+/** With openStackUpWithNova(). */
+export const NOVA_URL = 'http://127.0.0.1:8774/v2.1';
+export const GLANCE_URL = 'http://127.0.0.1:9292';
+/** Keystone, Neutron, RabbitMQ, Nova (relayed whether or not it runs: nothing connects to it then). */
+const SERVICE_PORTS = [5000, 9696, 5672, 8774];
 /** Keystone's token lifetime in the test back-end (scripts/openstack/keystone.conf). */
 export const TOKEN_LIFETIME_S = 30;
 
@@ -39,6 +42,11 @@ const SCRIPT = join(REPO, 'scripts', 'openstack.sh');
 
 export async function openStackUp(): Promise<void> {
   await run(['bash', SCRIPT, 'up'], { timeoutMs: 300_000 });
+}
+
+/** Placement, Glance and Nova (the fake compute driver) too. */
+export async function openStackUpWithNova(): Promise<void> {
+  await run(['bash', SCRIPT, 'up', '--nova'], { timeoutMs: 300_000 });
 }
 
 export async function openStackRelease(): Promise<void> {
@@ -92,6 +100,34 @@ export async function neutron<T = Record<string, unknown>>(account: Account, met
   const answer = await rest(method, `${NEUTRON_URL}/v2.0${path}`, await freshToken(account), body);
   if (answer.status >= 300) throw new Error(`${method} ${path}: HTTP ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer.body as T;
+}
+
+/** A Nova call as `account` that must succeed (at microversion `version`: 2.3 shows admins a server's user data); its JSON answer. */
+export async function nova<T = Record<string, unknown>>(account: Account, method: string, path: string, body?: unknown, version = '2.3'): Promise<T> {
+  const answer = await rest(method, `${NOVA_URL}${path}`, await freshToken(account), body, { 'openstack-api-version': `compute ${version}` });
+  if (answer.status >= 300) throw new Error(`${method} ${path}: HTTP ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body as T;
+}
+
+/** A public Glance image named `name` holding `data` (the fake compute driver boots anything). */
+export async function uploadImage(account: Account, name: string, data: Buffer): Promise<string> {
+  const token = await freshToken(account);
+  const created = await rest('POST', `${GLANCE_URL}/v2/images`, token, { name, disk_format: 'raw', container_format: 'bare', visibility: 'public' });
+  if (created.status !== 201) throw new Error(`image ${name}: HTTP ${created.status} ${JSON.stringify(created.body)}`);
+  const id = (created.body as Identified).id;
+  const upload = await request(`${GLANCE_URL}/v2/images/${id}/file`, { method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream' }, body: data });
+  await upload.body.dump();
+  if (upload.statusCode !== 204) throw new Error(`image ${name} upload: HTTP ${upload.statusCode}`);
+  return id;
+}
+
+/** Every Glance image and Nova flavor named with `prefix`, deleted. */
+export async function deleteNamedImagesAndFlavors(admin: Account, prefix: string): Promise<void> {
+  const token = await freshToken(admin);
+  const images = (await rest('GET', `${GLANCE_URL}/v2/images?limit=1000`, token)).body as { images: { id: string; name: string }[] };
+  for (const image of images.images.filter((i) => i.name.startsWith(prefix))) await rest('DELETE', `${GLANCE_URL}/v2/images/${image.id}`, token);
+  const flavors = await nova<{ flavors: { id: string; name: string }[] }>(admin, 'GET', '/flavors?is_public=None');
+  for (const flavor of flavors.flavors.filter((f) => f.name.startsWith(prefix))) await nova(admin, 'DELETE', `/flavors/${flavor.id}`);
 }
 
 interface Identified {

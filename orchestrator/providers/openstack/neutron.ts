@@ -69,8 +69,18 @@ export interface NeutronProviderOptions {
   readonly managementSubnetId: string | undefined;
   /** Sets floating IP statuses (Neutron's L3 RPC `update_floatingip_statuses`); undefined: they are not reported. */
   readonly setFloatingIpStatuses?: (routerId: string, statuses: Readonly<Record<string, string>>) => Promise<void>;
+  /**
+   * Nova plugs the appliances (`compute_provider = nova`): the ports it is
+   * given must have no device (Nova makes its server their device), so a
+   * single appliance gets a port of its own on each of its router's networks,
+   * as HA members do, rather than the router's port itself.
+   */
+  readonly novaPlugsPorts?: boolean;
   readonly log: Logger;
 }
+
+/** What a single appliance's own port stands for (`compute_provider = nova`). */
+export const appliancePortDescription = (logicalPortId: string): string => `appliance for ${logicalPortId}`;
 
 /** A floating IP's status for its router's: Neutron knows ACTIVE, DOWN and ERROR. */
 export const floatingIpStatusOf = (routerStatus: string): string => (routerStatus === 'ACTIVE' || routerStatus === 'ERROR' ? routerStatus : 'DOWN');
@@ -152,7 +162,7 @@ export class NeutronNetworkProvider implements NetworkProvider {
   async ensureManagementPort(resource: ResourceRef, index: number): Promise<NeutronPort> {
     const description = managementPortDescription(index);
     const port = await this.#findOrCreate(
-      { network_id: this.options.managementNetworkId, name: managementPortName(resource.id), device_id: resource.id, description },
+      { network_id: this.options.managementNetworkId, name: managementPortName(resource.id), device_id: this.#deviceOf(resource), description },
       this.options.managementSubnetId === undefined ? {} : { fixed_ips: [{ subnet_id: this.options.managementSubnetId }] },
     );
     await this.#learnSubnets(port);
@@ -160,22 +170,31 @@ export class NeutronNetworkProvider implements NetworkProvider {
   }
 
   ensureAppliancePort(resource: ResourceRef, logical: NeutronPort, member?: number): Promise<NeutronPort> {
-    if (member === undefined) return Promise.resolve(logical);
+    if (member === undefined && this.options.novaPlugsPorts !== true) return Promise.resolve(logical);
     // An HA member's port carries no address of its own: keepalived moves the router's between the members.
+    // Nor does a Nova appliance's: the router's addresses go onto it by the network's interface.
     return this.#findOrCreate(
-      { network_id: logical.network_id, name: memberPortName(resource.id), device_id: resource.id, description: memberPortDescription(member, logical.id) },
-      { fixed_ips: [], port_security_enabled: false },
+      {
+        network_id: logical.network_id,
+        name: memberPortName(resource.id),
+        device_id: this.#deviceOf(resource),
+        description: member === undefined ? appliancePortDescription(logical.id) : memberPortDescription(member, logical.id),
+      },
+      // Nova refuses a port without an address: the single appliance's own port gets one (unused) of Neutron's choosing.
+      member === undefined ? { port_security_enabled: false } : { fixed_ips: [], port_security_enabled: false },
     );
   }
 
   appliancePortMatches(plugged: NeutronPort, logical: NeutronPort, member?: number): boolean {
-    if (member === undefined) return plugged.id === logical.id && plugged.mac_address === logical.mac_address;
-    return plugged.network_id === logical.network_id && (plugged as NeutronApiPort).description === memberPortDescription(member, logical.id);
+    if (member === undefined && this.options.novaPlugsPorts !== true) return plugged.id === logical.id && plugged.mac_address === logical.mac_address;
+    const description = member === undefined ? appliancePortDescription(logical.id) : memberPortDescription(member, logical.id);
+    return plugged.network_id === logical.network_id && (plugged as NeutronApiPort).description === description;
   }
 
   async deleteAppliancePorts(resource: ResourceRef): Promise<void> {
     for (const name of [managementPortName(resource.id), memberPortName(resource.id)]) {
-      for (const port of await this.#list<NeutronPort>('ports', { name, device_id: resource.id })) {
+      // Under Nova the device is the server (or none once it is gone); the name names the resource anyway.
+      for (const port of await this.#list<NeutronPort>('ports', this.options.novaPlugsPorts === true ? { name } : { name, device_id: resource.id })) {
         await this.#delete('ports', port.id);
       }
     }
@@ -230,13 +249,20 @@ export class NeutronNetworkProvider implements NetworkProvider {
   }
 
   /** The port matching `identity`, created (with `extra`) when there is none. */
-  async #findOrCreate(identity: Query & { network_id: string; name: string; device_id: string; description: string }, extra: Record<string, unknown>): Promise<NeutronPort> {
-    const found = (await this.#list<NeutronApiPort>('ports', { network_id: identity.network_id, name: identity.name, device_id: identity.device_id })).find(
+  /** The device of the ports the orchestrator makes for a resource: the resource, or none when Nova plugs them. */
+  #deviceOf(resource: ResourceRef): string | undefined {
+    return this.options.novaPlugsPorts === true ? undefined : resource.id;
+  }
+
+  async #findOrCreate(identity: { network_id: string; name: string; device_id: string | undefined; description: string }, extra: Record<string, unknown>): Promise<NeutronPort> {
+    const { device_id: deviceId, ...named } = identity;
+    const found = (await this.#list<NeutronApiPort>('ports', { network_id: identity.network_id, name: identity.name, ...(deviceId === undefined ? {} : { device_id: deviceId }) })).find(
       (p) => p.description === identity.description,
     );
     if (found) return found;
     // No tenant_id: the port belongs to the orchestrator's own project, where tenants can neither see nor delete it.
-    const body = { port: { ...identity, device_owner: APPLIANCE_PORT_OWNER, admin_state_up: true, ...extra } };
+    const owned = deviceId === undefined ? {} : { device_id: deviceId, device_owner: APPLIANCE_PORT_OWNER };
+    const body = { port: { ...named, ...owned, admin_state_up: true, ...extra } };
     const answer = await this.session.call('network', 'POST', '/v2.0/ports', body);
     return (answer.body as { port: NeutronPort }).port;
   }
