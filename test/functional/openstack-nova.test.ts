@@ -128,7 +128,7 @@ describe('the orchestrator booting Neutron routers\' appliances as Nova servers'
     await openStackRelease();
   });
 
-  it('boots a server with the configured image and flavor, the management port first and a port on each of the router\'s networks', async () => {
+  it('boots a server with the configured image and flavor, the management port and a port of its own on each of the router\'s networks', async () => {
     let servers: Server[] = [];
     await waitFor('the router\'s Nova server, ACTIVE', async () => {
       servers = await serversNamed(`ak-router-${routerId}`);
@@ -144,9 +144,9 @@ describe('the orchestrator booting Neutron routers\' appliances as Nova servers'
     const interfaces = (await nova<{ interfaceAttachments: { port_id: string; net_id: string }[] }>(ORCHESTRATOR, 'GET', `/servers/${server.id}/os-interface`)).interfaceAttachments;
     const management = (await neutron<{ ports: Port[] }>(ADMIN, 'GET', `/ports?name=${encodeURIComponent(`ASTARA:MGT:${routerId}`)}`)).ports;
     assert.equal(management.length, 1);
-    assert.equal(interfaces[0]?.port_id, management[0]!.id);
-    assert.equal(interfaces[0]?.net_id, managementNetworkId);
-    assert.deepEqual(interfaces.slice(1).map((i) => i.net_id).sort(), [externalNetworkId, networkId].sort());
+    // Nova lists a server's interfaces in no set order: the boot request's (management first) is unit-tested (nova.test.ts).
+    assert.ok(interfaces.some((i) => i.port_id === management[0]!.id && i.net_id === managementNetworkId), JSON.stringify(interfaces));
+    assert.deepEqual(interfaces.map((i) => i.net_id).sort(), [managementNetworkId, externalNetworkId, networkId].sort());
     // The appliance's own ports, not the router's: Nova makes its server their device.
     const plugged = (await neutron<{ ports: (Port & { device_id: string; name: string })[] }>(ADMIN, 'GET', `/ports?device_id=${server.id}`)).ports;
     assert.deepEqual(plugged.map((p) => p.id).sort(), interfaces.map((i) => i.port_id).sort());
