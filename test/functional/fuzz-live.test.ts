@@ -13,6 +13,7 @@ import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { unwrapDocument, validateDocument, type HostFacts } from '../../contract/index.js';
 import { Agent } from '../harness/agent.js';
+import { isTransientProcess } from '../harness/transient.js';
 import { LAB, routerLab, type Topology } from '../harness/topology.js';
 import { DocumentGenerator, loadFixtures, type FuzzDocument } from '../support/fuzz/generate.js';
 import { unnamedProblems } from '../support/fuzz/problems.js';
@@ -110,10 +111,7 @@ describe('fuzz, live: hostile documents pushed to an agent in namespaces', () =>
     const processes: string[] = [];
     for (const pid of pids) {
       const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
-      // Gratuitous ARP runs for a second after an apply, and the agent's check of its live state
-      // (appliance/host/live-state.ts) reads the host with ip and the saves every period: none of
-      // them is part of the steady state.
-      if (argv.length > 0 && !/(?:^|\/)(?:arping|ip|iptables-save|ip6tables-save|iptables-legacy-save|ip6tables-legacy-save|xtables-nft-multi)$/.test(argv[0]!)) processes.push(`${pid} ${argv.map((a) => a.replace(/.*\//, '')).slice(0, 2).join(' ')}`);
+      if (argv.length > 0 && !isTransientProcess(argv)) processes.push(`${pid} ${argv.map((a) => a.replace(/.*\//, '')).slice(0, 2).join(' ')}`);
     }
     return {
       addresses,
