@@ -3,8 +3,7 @@
 // schema cannot say. Every problem is reported at once (up to a bound), each
 // with the JSON pointer of the value at fault, and a valid document comes out
 // as the normalised ConfigModel.
-import { Ajv, type ErrorObject } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { TSchema } from 'typebox';
 import { DEFAULT_ASN, DEFAULT_HA_PRIORITY, DEFAULT_METADATA_ADDRESS, DEFAULT_METADATA_PORT } from './defaults.js';
 import { dhcpHostnameProblem } from './hostname.js';
@@ -46,6 +45,8 @@ import {
   type VpnServiceModel,
 } from './model.js';
 import { configurationSchema } from './configuration.schema.js';
+import { validate as generatedValidate } from './configuration.validator.js';
+import { FORMAT_MESSAGES } from './formats.js';
 import type { AllocationDoc, Configuration, HealthMonitorDoc, IpsecConnectionDoc, LoadBalancerDoc, NetworkDoc, StaticRouteDoc, VpnServiceDoc } from './schema.js';
 
 export interface Problem {
@@ -64,34 +65,9 @@ export type ValidationResult =
   | { readonly ok: true; readonly model: ConfigModel; readonly document: Configuration; readonly warnings: Problem[] }
   | { readonly ok: false; readonly errors: Problem[]; readonly warnings: Problem[] };
 
-// ajv-formats is CommonJS with a default export; under NodeNext it arrives wrapped.
-type AddFormats = (ajv: Ajv) => Ajv;
-const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as AddFormats;
-
-const FORMAT_MESSAGES: Record<string, string> = {
-  'ip-address': 'must be an IPv4 or IPv6 address',
-  'ip-address-or-empty': 'must be an IPv4 or IPv6 address, or empty',
-  'ipv4-address-or-empty': 'must be an IPv4 address, or empty',
-  'ip-interface': 'must be an address with a prefix length (198.51.100.1/24, 2001:db8::1/64)',
-  'ip-network': 'must be a network in CIDR notation with no host bits set (198.51.100.0/24, 2001:db8::/64)',
-};
-
-function makeAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
-  addFormats(ajv);
-  ajv.addFormat('ip-address', (s: string) => parseAddress(s) !== undefined);
-  ajv.addFormat('ip-address-or-empty', (s: string) => s === '' || parseAddress(s) !== undefined);
-  ajv.addFormat('ipv4-address-or-empty', (s: string) => s === '' || parseAddress(s)?.family === 4);
-  ajv.addFormat('ip-interface', (s: string) => parseCidr(s) !== undefined);
-  ajv.addFormat('ip-network', (s: string) => {
-    const cidr = parseCidr(s);
-    return cidr !== undefined && cidr.cidr === cidr.network;
-  });
-  return ajv;
-}
-
-const ajv = makeAjv();
-const checkSchema = ajv.compile<Configuration>(configurationSchema);
+// The schema is compiled when the project is built, not when the agent starts
+// (scripts/emit-validator.ts says why).
+const checkSchema = generatedValidate as ValidateFunction<Configuration>;
 
 /** The original API wrapped documents as `{"configuration": {...}}`; accept both. */
 export function unwrapDocument(body: unknown): unknown {
@@ -108,7 +84,7 @@ export function validateDocument(body: unknown, host?: HostFacts): ValidationRes
     return { ok: false, errors: listed(schemaProblems(checkSchema.errors ?? [])), warnings: [] };
   }
   const warnings: Problem[] = [];
-  collectUnknownKeys(configurationSchema, body, '', warnings);
+  collectUnknownKeys(configurationSchema, body, [], warnings);
   const errors: Problem[] = [];
   const model = buildModel(body, host, errors, warnings);
   if (errors.length > 0) return { ok: false, errors: listed(errors), warnings: listed(warnings) };
@@ -254,7 +230,9 @@ function dedupe(problems: Problem[]): Problem[] {
 }
 
 // Unknown keys are accepted (newer orchestrators may send more) but reported.
-function collectUnknownKeys(schema: TSchema, data: unknown, path: string, warnings: Problem[]): void {
+// The path is kept as its escaped segments and joined only for a warning: a
+// large document has tens of thousands of values and rarely an unknown key.
+function collectUnknownKeys(schema: TSchema, data: unknown, path: string[], warnings: Problem[]): void {
   const s = schema as {
     properties?: Record<string, TSchema>;
     patternProperties?: Record<string, TSchema>;
@@ -271,7 +249,10 @@ function collectUnknownKeys(schema: TSchema, data: unknown, path: string, warnin
     const items: TSchema | TSchema[] = s.items;
     (data as unknown[]).forEach((item, i) => {
       const itemSchema: TSchema | undefined = Array.isArray(items) ? (items as TSchema[])[i] : items;
-      if (itemSchema) collectUnknownKeys(itemSchema, item, `${path}/${i}`, warnings);
+      if (!itemSchema) return;
+      path.push(String(i));
+      collectUnknownKeys(itemSchema, item, path, warnings);
+      path.pop();
     });
     return;
   }
@@ -279,8 +260,10 @@ function collectUnknownKeys(schema: TSchema, data: unknown, path: string, warnin
     for (const [key, value] of Object.entries(data)) {
       // Own keys only: `toString`, `constructor` or `__proto__` are unknown keys like any other.
       const child = Object.hasOwn(s.properties, key) ? s.properties[key] : undefined;
-      if (child) collectUnknownKeys(child, value, `${path}/${escapePointer(key)}`, warnings);
-      else warnings.push({ path: `${path}/${escapePointer(key)}`, message: 'unknown key, ignored' });
+      path.push(escapePointer(key));
+      if (child) collectUnknownKeys(child, value, path, warnings);
+      else warnings.push({ path: path.map((segment) => `/${segment}`).join(''), message: 'unknown key, ignored' });
+      path.pop();
     }
   }
 }
@@ -448,7 +431,8 @@ function buildNetwork(doc: NetworkDoc, base: string, host: HostFacts | undefined
     ...(doc.address_allocations ?? []).map((a, k): [AllocationDoc, string] => [a, `${base}/address_allocations/${k}`]),
   ];
   const macs = new Map<string, string>();
-  const ips = new Map<string, string>();
+  /** Allocated address -> where the document allocates it. */
+  const ips = new Map<string, () => string>();
   const allocations: AllocationModel[] = [];
   for (const [a, path] of allocationDocs) {
     const mac = a.mac_address.toLowerCase();
@@ -459,23 +443,24 @@ function buildNetwork(doc: NetworkDoc, base: string, host: HostFacts | undefined
       const problem = dhcpHostnameProblem(a.hostname);
       if (problem) fail(`${path}/hostname`, problem);
     }
-    const entries: { address: ParsedAddress; dhcp: boolean; path: string }[] = [];
+    const entries: { address: ParsedAddress; dhcp: boolean; key: string }[] = [];
+    // Paths are only made for a message: a large document has thousands of addresses and few problems.
+    const addressPath = (key: string) => `${path}/ip_addresses/${escapePointer(key)}`;
     for (const [text, dhcp] of Object.entries(a.ip_addresses)) {
-      const apath = `${path}/ip_addresses/${escapePointer(text)}`;
       const address = parseAddress(text);
       if (!address) {
-        fail(apath, FORMAT_MESSAGES['ip-address']!);
+        fail(addressPath(text), FORMAT_MESSAGES['ip-address']!);
         continue;
       }
       const notUnicast = notUnicastProblem(address);
-      if (notUnicast) fail(apath, `${address.text} ${notUnicast}: no guest can hold it`);
+      if (notUnicast) fail(addressPath(text), `${address.text} ${notUnicast}: no guest can hold it`);
       const other = ips.get(address.text);
-      if (other !== undefined) fail(apath, `${address.text} is already allocated at ${other}`);
-      else ips.set(address.text, apath);
+      if (other !== undefined) fail(addressPath(text), `${address.text} is already allocated at ${other()}`);
+      else ips.set(address.text, () => addressPath(text));
       if (inSubnets.hasFamily(address.family) && !inSubnets.has(address)) {
-        fail(apath, `${address.text} is not inside any subnet of this network`);
+        fail(addressPath(text), `${address.text} is not inside any subnet of this network`);
       }
-      entries.push({ address, dhcp, path: apath });
+      entries.push({ address, dhcp, key: text });
     }
     // Neutron gives an address to one port only, so an allocation holding the
     // router's own addresses is the router's interface port, which the
@@ -485,7 +470,7 @@ function buildNetwork(doc: NetworkDoc, base: string, host: HostFacts | undefined
     const routerPort = ownEntries.length > 0 && ownEntries.length === entries.length;
     if (!routerPort) {
       for (const e of ownEntries) {
-        fail(e.path, `${e.address.text} is the router's own address on this network (${own.get(e.address.text)}); only the router's own port may hold it, and nothing else with it`);
+        fail(addressPath(e.key), `${e.address.text} is the router's own address on this network (${own.get(e.address.text)}); only the router's own port may hold it, and nothing else with it`);
       }
     }
     allocations.push({

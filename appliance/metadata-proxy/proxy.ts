@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import type { MetadataListenerState, MetadataProxyState } from './state.js';
 
 export interface MetadataProxyOptions {
@@ -71,7 +71,9 @@ export class MetadataProxy {
   readonly #maxPerSource: number;
   readonly #maxBodyBytes: number;
   readonly #drainTimeoutMs: number;
-  readonly #agent: Agent;
+  // undici is loaded on a guest's first request, not at start: about 5 MiB
+  // of an idle agent's resident memory that a router without guests never needs.
+  #agent: Promise<Agent> | undefined;
   readonly #listeners = new Map<string, Listener>();
   readonly #draining = new Set<Promise<void>>();
   #upstream = '';
@@ -86,14 +88,6 @@ export class MetadataProxy {
     this.#maxPerSource = options.maxPerSource ?? 16;
     this.#maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
     this.#drainTimeoutMs = options.drainTimeoutMs ?? this.#timeoutMs + 5000;
-    this.#agent = new Agent({
-      keepAliveTimeout: 4000,
-      // Bounds the sockets a burst of guests opens to the orchestrator; more requests queue (within the timeout).
-      connections: 128,
-      connect: { timeout: this.#timeoutMs },
-      headersTimeout: this.#timeoutMs,
-      bodyTimeout: this.#timeoutMs,
-    });
   }
 
   /** The state last passed to update(), for an undo step. */
@@ -133,7 +127,22 @@ export class MetadataProxy {
     this.#stopped = true;
     for (const listener of [...this.#listeners.values()]) this.#retire(listener);
     await Promise.all([...this.#draining]);
-    await this.#agent.close();
+    await (await this.#agent)?.close();
+  }
+
+  #upstreamAgent(): Promise<Agent> {
+    this.#agent ??= import('undici').then(
+      ({ Agent }) =>
+        new Agent({
+          keepAliveTimeout: 4000,
+          // Bounds the sockets a burst of guests opens to the orchestrator; more requests queue (within the timeout).
+          connections: 128,
+          connect: { timeout: this.#timeoutMs },
+          headersTimeout: this.#timeoutMs,
+          bodyTimeout: this.#timeoutMs,
+        }),
+    );
+    return this.#agent;
   }
 
   async #update(desired: MetadataProxyState): Promise<MetadataProxyUpdate> {
@@ -260,7 +269,7 @@ export class MetadataProxy {
     });
     const instanceId = context.instances.get(source) ?? '';
     try {
-      const response = await this.#agent.request({
+      const response = await (await this.#upstreamAgent()).request({
         origin: upstream,
         path,
         method: 'GET',

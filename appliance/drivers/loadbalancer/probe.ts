@@ -5,7 +5,7 @@
 // reason an operator reads in the member's status.
 import { connect } from 'node:net';
 import { execa } from 'execa';
-import { Client, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { ParsedAddress } from '../../../contract/ip.js';
 import type { MonitorTarget, Prober, ProbeResult } from './monitor.js';
 
@@ -113,6 +113,8 @@ async function probeHttp(target: MonitorTarget, timeoutMs: number, cancel: Abort
   const limit = deadline(timeoutMs, cancel);
   // A client of its own per probe: no connection or per-origin state is kept
   // between probes (an undici Agent would keep one pool per member forever).
+  // undici is loaded with the first HTTP probe: an agent without a load balancer never needs it.
+  const { Client } = await import('undici');
   const client = new Client(`${type === 'HTTPS' ? 'https' : 'http'}://${host}`, type === 'HTTPS' ? { connect: { rejectUnauthorized: false } } : {});
   try {
     const options = { path: urlPath, headers: { host }, signal: limit.signal };
