@@ -192,6 +192,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   await reapplyPersisted(engine, live, services, logger);
 
   const repush = new RepushGuard(engine, () => readLiveFingerprint(runner, () => daemons.status()), logger, options.verifyPeriod * 1000);
+  engine.trustLiveState((generation) => repush.verifiedFor(generation));
   repush.start();
   const app = createApp({
     engine,

@@ -38,6 +38,7 @@ import { destroyLoadBalancerLab, loadBalancerRows, measureLoadBalancer } from '.
 import { destroyOrchestratorLabs, measureOrchestrator, orchestratorRows } from './orchestrator.js';
 import { destroyScaleLab, measureScale, scaleRows } from './orchestrator-scale.js';
 import { destroyVpnLab, measureVpn, vpnRows } from './vpn.js';
+import { measureValidation } from './validation.js';
 import { ms, num, ratio, render, type Row, type Verdict } from './lib/table.js';
 import type { PlanResult } from './plan-runner.js';
 import { w1, w2, withOneAllocationChanged, withOneMoreFloatingIp, W1_TENANTS, guestV4, type Workload } from './workloads.js';
@@ -121,6 +122,8 @@ interface StepReport {
   readonly changed: boolean;
   readonly commands: number;
   readonly duration_ms: number;
+  /** Unchanged and skipped: the host was verified to hold it. */
+  readonly skipped?: true;
 }
 
 interface ApplyReport {
@@ -181,6 +184,8 @@ interface AgentRun {
   /** The same document with `Cache-Control: no-cache`: validated, rendered and compared with the host in full. */
   readonly reapplyFull: readonly Put[];
   readonly deltaFloating: readonly Put[];
+  /** The document without that floating IP again, right after each `deltaFloating`. */
+  readonly deltaFloatingRemoved: readonly Put[];
   readonly deltaAllocation: readonly Put[];
 }
 
@@ -224,16 +229,21 @@ async function measureAgent(workload: Workload, runOptions: AgentRunOptions): Pr
         const reapplyFull: Put[] = [];
         for (let i = 0; i < MODE.reapplies; i++) reapplyFull.push(await put(client, files.base, { 'cache-control': 'no-cache' }));
         const deltaFloating: Put[] = [];
+        const deltaFloatingRemoved: Put[] = [];
         const deltaAllocation: Put[] = [];
+        // Each delta once the host is verified to hold the apply before it (the fingerprint the agent
+        // takes right after an apply), as an orchestrator's deltas, seconds apart, find it.
         for (let i = 0; i < runOptions.deltas; i++) {
+          await liveStateVerified(client);
           deltaFloating.push(await put(client, files.floating[i]!));
           await arpingsDone(lab);
-          await put(client, files.base);
+          deltaFloatingRemoved.push(await put(client, files.base));
+          await liveStateVerified(client);
           deltaAllocation.push(await put(client, files.allocation[i]!));
           await put(client, files.base);
         }
         await runOptions.extras?.(context);
-        return { startMs, rssIdle, first, rssAfterFirst, reapply, rssTrace, rssAfterReapply, reapplyFull, deltaFloating, deltaAllocation };
+        return { startMs, rssIdle, first, rssAfterFirst, reapply, rssTrace, rssAfterReapply, reapplyFull, deltaFloating, deltaFloatingRemoved, deltaAllocation };
       } finally {
         await context.agent.stop();
       }
@@ -451,7 +461,9 @@ function workloadRows(result: WorkloadResult, targets: { firstMs?: number; floor
     const value = median(puts.map((p) => p.ms));
     const parts = breakdown(puts);
     row(section, `${label} (median of ${puts.length})`, ms(value), `< ${ms(targets.deltaMs)}`, ratio(value / targets.deltaMs), check(value < targets.deltaMs), value, 'ms');
-    row(section, '  split', parts.parts.filter(([, v]) => v >= 0.5).map(([k, v]) => `${k} ${ms(v)}`).join(', '), '', `${num(parts.commands)} commands`, 'info');
+    const skipped = [...new Set(puts.flatMap((p) => p.report.steps.filter((s) => s.skipped).map((s) => s.subsystem)))];
+    const skippedText = `; ${puts.filter((p) => p.report.steps.some((s) => s.skipped)).length} of ${puts.length} skipped ${skipped.join(', ') || 'nothing'}`;
+    row(section, '  split', parts.parts.filter(([, v]) => v >= 0.5).map(([k, v]) => `${k} ${ms(v)}`).join(', '), '', `${num(parts.commands)} commands${skippedText}`, 'info');
   }
   return { firstMs, floorMs };
 }
@@ -518,6 +530,7 @@ async function main(): Promise<void> {
   const memory: { idle?: number; afterW1?: number; afterW2?: number; startEmpty?: number; startW2?: number } = {};
   const firsts: { name: string; elements: number; ms: number; floorMs: number }[] = [];
 
+  let w1Result: WorkloadResult | undefined;
   if (wants('W1')) {
     const workload = w1();
     const result = await measureWorkload(
@@ -538,6 +551,7 @@ async function main(): Promise<void> {
       true,
     );
     raw.W1 = result;
+    w1Result = result;
     const { firstMs, floorMs } = workloadRows(result, { floorRatio: 1.5, reapplyMs: 10, deltaMs: 100 });
     firsts.push({ name: 'W1', elements: elements(workload), ms: firstMs, floorMs });
     memory.idle = median(result.agent.map((a) => a.rssIdle));
@@ -576,7 +590,23 @@ async function main(): Promise<void> {
     const { firstMs, floorMs } = workloadRows(result, { firstMs: 3000, reapplyMs: 30, deltaMs: 100 });
     firsts.push({ name: workload.name, elements: elements(workload), ms: firstMs, floorMs });
     memory.afterW2 = median(result.agent.map((a) => a.rssAfterFirst));
+    log(`${workload.name}: validation of the document`);
+    const validation = await measureValidation(workload.doc, options.quick ? 5 : 20);
+    raw.validation = validation;
+    const validateMs = median(validation.validateMs);
+    row(
+      `${workload.name}: validation`,
+      `validate the ${workload.name} document, ${num(Math.round(validation.bytes / 1000))} KB, in the agent's Node (median of ${validation.validateMs.length})`,
+      ms(validateMs),
+      '<= 40 ms',
+      `${ratio(validateMs / 40)}; JSON.parse ${ms(median(validation.parseMs))}`,
+      check(validateMs <= 40),
+      validateMs,
+      'ms',
+    );
   }
+
+  if (w1Result && w2Result) floatingIpDeltaRows(w1Result, w2Result);
 
   const growth: { name: string; elements: number; ms: number; floorMs: number; reapplyMs: number }[] = [];
   if (wants('W3')) {
@@ -630,7 +660,7 @@ async function main(): Promise<void> {
     row(section, `p99 added by the proxy at ${num(METADATA_RATE)} req/s`, ms(added), '< 5 ms', ratio(added / 5), check(added < 5 && errors === 0), added, 'ms');
   }
   const mem = 'Agent memory and start-up';
-  if (memory.idle !== undefined) row(mem, 'RSS idle (started, nothing applied)', `${memory.idle.toFixed(1)} MiB`, '', '', 'info', memory.idle, 'MiB');
+  if (memory.idle !== undefined) row(mem, 'RSS idle (started, nothing applied)', `${memory.idle.toFixed(1)} MiB`, '<= 64 MiB', ratio(memory.idle / 64), check(memory.idle <= 64), memory.idle, 'MiB');
   if (memory.afterW1 !== undefined) row(mem, 'RSS after W1', `${memory.afterW1.toFixed(1)} MiB`, '', '', 'info', memory.afterW1, 'MiB');
   if (memory.afterW2 !== undefined) row(mem, `RSS after ${w2Workload.name}`, `${memory.afterW2.toFixed(1)} MiB`, '< 80 MiB', ratio(memory.afterW2 / 80), check(memory.afterW2 < 80), memory.afterW2, 'MiB');
   const trace = w2Result?.agent[0]?.rssTrace ?? [];
@@ -705,6 +735,26 @@ async function main(): Promise<void> {
     `${JSON.stringify({ quick: options.quick, finished_at: new Date().toISOString(), wall_s: round(wallS, 1), machine: info, rows, firsts, growth, loads, loadsW2, memory, raw }, null, 1)}\n`,
   );
   console.log(`written to ${options.out}`);
+}
+
+/**
+ * Issue 16: one floating IP added or removed costs the firewall the same at
+ * any size (an element transaction on the floating IPs' nftables table): the
+ * firewall step's median at W2 against W1's.
+ */
+function floatingIpDeltaRows(w1Result: WorkloadResult, w2Result: WorkloadResult): void {
+  const section = 'Issue 16: floating-IP deltas, the firewall step';
+  const firewallMs = (result: WorkloadResult, pick: (a: AgentRun) => readonly Put[]) =>
+    median(result.agent.flatMap((a) => pick(a).map((p) => p.report.steps.find((s) => s.subsystem === 'firewall')?.duration_ms ?? 0)));
+  for (const [label, pick] of [
+    ['one floating IP added', (a: AgentRun) => a.deltaFloating],
+    ['one floating IP removed', (a: AgentRun) => a.deltaFloatingRemoved],
+  ] as const) {
+    const small = firewallMs(w1Result, pick);
+    const large = firewallMs(w2Result, pick);
+    const ratioValue = large / Math.max(small, 0.1);
+    row(section, `${label}: ${w2Result.workload.name} / W1`, `${ms(large)} / ${ms(small)}`, '<= 2x', ratio(ratioValue), check(ratioValue <= 2), ratioValue, 'ratio');
+  }
 }
 
 function elements(workload: Workload): number {

@@ -3,6 +3,7 @@
 // arithmetic of contains/overlaps.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import ipaddr from 'ipaddr.js';
 import {
   canonicalAddress,
   contains,
@@ -279,6 +280,55 @@ describe('host addresses and prefix sets', () => {
     for (let i = 0; i < 256; i++) {
       const a = address(`198.51.100.${i}`);
       assert.equal(set.has(a), networks.some((n) => contains(n, a)), a.text);
+    }
+  });
+});
+
+describe('the fast path for plain IPv6 text', () => {
+  /** What parseAddress answered before it had one: ipaddr.js's parser and RFC 5952 text. */
+  const reference = (text: string): { text: string; bytes: number[] } | undefined => {
+    try {
+      const addr = ipaddr.IPv6.parse(text);
+      return { text: addr.toString(), bytes: addr.toByteArray() };
+    } catch {
+      return undefined;
+    }
+  };
+  const check = (text: string) => {
+    const parsed = parseAddress(text);
+    assert.deepEqual(parsed === undefined ? undefined : { text: parsed.text, bytes: parsed.addr.toByteArray() }, reference(text), text);
+  };
+
+  test('accepts and writes what ipaddr.js does, on every edge of the syntax', () => {
+    for (const text of [
+      '::', '::1', '1::', '1::2', '2001:db8::1', '2001:0db8:0000:0000:0000:0000:0000:0001', '0:0:0:0:0:0:0:0', '1:0:0:2:0:0:0:3', '1:0:0:2:0:0:3:4',
+      '0:0:1:0:0:1:0:0', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7::', '::2:3:4:5:6:7:8', '1:2:3:4:5:6::8', '1:0:3:4:5:6:7:8', 'fd00:a::10', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+      '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8::', '::1:2:3:4:5:6:7:8', '1:2:3:4::5:6:7:8', '1::2::3', '1:::2', ':::', ':', '::::', ':1', '1:', ':1::2', '1::2:',
+      '00001::', '1:2:3:4:5:6:7:00000', '12345::', 'abcd::ef01', '0000::0000', '1:2:3:4:5:6:7:8:', ':1:2:3:4:5:6:7:8', '0::0', '::0:0', 'a:b:c:d:e:f:0:0',
+    ]) {
+      check(text);
+    }
+  });
+
+  test('agrees with ipaddr.js on random plain texts', () => {
+    let seed = 16;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const alphabet = ['0', '0', '0', '1', 'a', 'f', ':', ':', ':'];
+    for (let n = 0; n < 20_000; n++) {
+      const length = 1 + Math.floor(random() * 24);
+      check(Array.from({ length }, () => alphabet[Math.floor(random() * alphabet.length)]).join(''));
+    }
+    for (let n = 0; n < 5_000; n++) {
+      // Well-formed addresses with zero runs in random places, compressed at random.
+      const parts = Array.from({ length: 8 }, () => (random() < 0.5 ? 0 : Math.floor(random() * 0x10000)));
+      const full = parts.map((p) => p.toString(16)).join(':');
+      check(full);
+      const from = Math.floor(random() * 8);
+      const to = from + 1 + Math.floor(random() * (8 - from));
+      check(`${parts.slice(0, from).map((p) => p.toString(16)).join(':')}::${parts.slice(to).map((p) => p.toString(16)).join(':')}`);
     }
   });
 });

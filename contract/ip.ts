@@ -32,11 +32,70 @@ export function parseAddress(text: string): ParsedAddress | undefined {
     const addr = ipaddr.IPv4.parse(text);
     return { family: 4, addr, text: addr.toString() };
   }
-  if (text.includes(':') && ipaddr.IPv6.isValid(text)) {
-    const addr = ipaddr.IPv6.parse(text);
-    return { family: 6, addr, text: addr.toString() };
+  if (!text.includes(':')) return undefined;
+  if (PLAIN_IPV6.test(text)) return parsePlainIpv6(text);
+  // parse() accepts exactly what isValid() does (both run the same parser and
+  // constructor); calling it alone parses each address once instead of twice.
+  let addr: ipaddr.IPv6;
+  try {
+    addr = ipaddr.IPv6.parse(text);
+  } catch {
+    return undefined;
   }
-  return undefined;
+  return { family: 6, addr, text: addr.toString() };
+}
+
+/** IPv6 as it is almost always written: lowercase hex groups and colons, no embedded IPv4. */
+const PLAIN_IPV6 = /^[0-9a-f:]+$/;
+const HEX_GROUP = /^[0-9a-f]{1,4}$/;
+
+/**
+ * parseAddress of a PLAIN_IPV6 text, without ipaddr.js's parser: the same
+ * addresses accepted (eight groups of one to four hex digits, or fewer around
+ * a single `::` that stands for at least one) and the same RFC 5952 text,
+ * for a fraction of the work and garbage (a large document holds tens of
+ * thousands of them). ip.test.ts compares the two on every shape of input.
+ */
+function parsePlainIpv6(text: string): ParsedAddress | undefined {
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const groupsOf = (half: string | undefined) => (half === undefined || half === '' ? [] : half.split(':'));
+  const head = groupsOf(halves[0]);
+  const tail = groupsOf(halves[1]);
+  const compressed = halves.length === 2;
+  if (compressed ? head.length + tail.length > 7 : head.length !== 8) return undefined;
+  const parts: number[] = [];
+  for (const group of head) {
+    if (!HEX_GROUP.test(group)) return undefined;
+    parts.push(parseInt(group, 16));
+  }
+  if (compressed) for (let i = head.length + tail.length; i < 8; i++) parts.push(0);
+  for (const group of tail) {
+    if (!HEX_GROUP.test(group)) return undefined;
+    parts.push(parseInt(group, 16));
+  }
+  return { family: 6, addr: new ipaddr.IPv6(parts), text: rfc5952(parts) };
+}
+
+/** The eight groups as RFC 5952 text: no leading zeros, the longest run of two or more zero groups (the first of equals) as `::`. */
+function rfc5952(parts: readonly number[]): string {
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < parts.length; ) {
+    if (parts[i] !== 0) {
+      i++;
+      continue;
+    }
+    let end = i;
+    while (end < parts.length && parts[end] === 0) end++;
+    if (end - i > bestLength) {
+      bestStart = i;
+      bestLength = end - i;
+    }
+    i = end;
+  }
+  const hex = (from: number, to: number) => parts.slice(from, to).map((p) => p.toString(16)).join(':');
+  return bestStart < 0 ? hex(0, 8) : `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
 }
 
 export function parseCidr(text: string): ParsedCidr | undefined {

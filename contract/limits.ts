@@ -110,5 +110,7 @@ function keyText(bytes: Uint8Array, frame: { keyStart: number; keyEnd: number })
 }
 
 export function escapePointer(key: string): string {
+  // Most keys need no escape: skip the two replacements (and their copies) for them.
+  if (!key.includes('~') && !key.includes('/')) return key;
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }

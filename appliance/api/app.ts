@@ -19,6 +19,7 @@ import type { DaemonRegistry } from '../host/daemons.js';
 import type { AgentMetrics, HaView, LoadBalancerView } from './metrics.js';
 import { servicesProblems, type EnabledServices } from './services.js';
 import type { StatsCollector } from './stats.js';
+import { FIP_TABLE } from '../drivers/firewall/nft.js';
 
 export interface ApiDependencies {
   readonly engine: ApplyEngine;
@@ -158,11 +159,13 @@ export function createApp(deps: ApiDependencies): express.Express {
   // often by several of them. Reads within a second share one pair of saves,
   // and every apply invalidates it, so the answer is never older than that.
   const rules = new SharedRead(1000, async () => {
-    const [v4, v6] = await Promise.all([
+    const [v4, v6, floatingIps] = await Promise.all([
       deps.runner.read(['iptables-save'], { allowFailure: true }),
       deps.runner.read(['ip6tables-save'], { allowFailure: true }),
+      // The floating IPs' NAT and counters (drivers/firewall/nft.ts).
+      deps.runner.read(['nft', 'list', 'table', 'inet', FIP_TABLE], { allowFailure: true }),
     ]);
-    return `${v4.stdout}${v6.stdout}`;
+    return `${v4.stdout}${v6.stdout}${floatingIps.stdout}`;
   });
   deps.engine.onReport(() => rules.invalidate());
   route(v1, '/v1/firewall/rules', {
@@ -237,7 +240,7 @@ function reuseRepush(deps: ApiDependencies): Handler {
       .update(bytes ?? Buffer.alloc(0))
       .digest('hex');
     res.locals.bodyHash = bodyHash;
-    const answer = /\bno-cache\b/i.test(req.get('cache-control') ?? '') ? undefined : deps.repush.answerFor(bodyHash);
+    const answer = asksFullApply(req) ? undefined : deps.repush.answerFor(bodyHash);
     if (answer === undefined) {
       next();
       return;
@@ -245,6 +248,11 @@ function reuseRepush(deps: ApiDependencies): Handler {
     deps.engine.reuse();
     sendJsonText(res, 200, answer);
   };
+}
+
+/** `Cache-Control: no-cache`: apply in full, whatever the host is verified to hold. */
+function asksFullApply(req: Request): boolean {
+  return /\bno-cache\b/i.test(req.get('cache-control') ?? '');
 }
 
 function parseBody(req: Request, res: Response, next: NextFunction): void {
@@ -328,7 +336,7 @@ async function putConfig(deps: ApiDependencies, req: Request, res: Response): Pr
     return;
   }
   try {
-    const report = await deps.engine.apply(result.document, result.model);
+    const report = await deps.engine.apply(result.document, result.model, { full: asksFullApply(req) });
     const answer = jsonText({ configuration: redactSecrets(result.document), generation: report.generation, warnings: result.warnings });
     sendJsonText(res, 200, answer);
     deps.repush.applied(res.locals.bodyHash as string, report.generation, answer);

@@ -1,11 +1,11 @@
 // Traffic and host figures for GET /v1/system/stats and GET /metrics: per
 // generic interface counters (one `ip -s link` read), the conntrack entry count
-// (a /proc file), per floating IP bytes from the firewall's accounting chain
-// (one `iptables-save -c` and one `ip6tables-save -c` read, in the format the
-// firewall defines in drivers/firewall/accounting.ts), and host memory, load
+// (a /proc file), per floating IP bytes from the named counters of the
+// floating IPs' nftables table (one `nft -j list counters` read, in the format
+// the firewall defines in drivers/firewall/accounting.ts), and host memory, load
 // and disk from systeminformation (cached: its load sampling takes about half a second).
 import { readFile } from 'node:fs/promises';
-import { accountingCounter, ACCOUNTING_READS } from '../drivers/firewall/accounting.js';
+import { accountingCounters, ACCOUNTING_READ } from '../drivers/firewall/accounting.js';
 import type { CommandRunner } from '../host/exec.js';
 import type { InterfaceNames, IpLink } from '../host/interfaces.js';
 
@@ -45,13 +45,10 @@ export interface Stats {
   readonly host: HostFigures | null;
 }
 
-/** Parse `iptables-save -c` output (of either family, or both concatenated) into per floating IP counters. Pure. */
-export function parseFloatingIpCounters(save: string): FloatingIpCounters[] {
+/** Parse the JSON listing of the floating IPs' counters (ACCOUNTING_READ) into per floating IP counters. Pure. */
+export function parseFloatingIpCounters(json: string): FloatingIpCounters[] {
   const byFloating = new Map<string, { floating_ip: string; fixed_ip: string; bytes_in: number; packets_in: number; bytes_out: number; packets_out: number }>();
-  for (const line of save.split('\n')) {
-    const counter = accountingCounter(line);
-    if (!counter) continue;
-    const { floating, fixed, direction, bytes, packets } = counter;
+  for (const { floating, fixed, direction, bytes, packets } of accountingCounters(json)) {
     const entry = byFloating.get(floating) ?? { floating_ip: floating, fixed_ip: fixed, bytes_in: 0, packets_in: 0, bytes_out: 0, packets_out: 0 };
     if (direction === 'in') {
       entry.bytes_in += bytes;
@@ -114,10 +111,10 @@ export class StatsCollector {
     }
   }
 
-  /** Both families: a host without ip6tables (or iptables) still reports the other. */
+  /** Both families in one read; none before the firewall's first apply made the table. */
   async #floatingIps(): Promise<FloatingIpCounters[]> {
-    const saves = await Promise.all(ACCOUNTING_READS.map((argv) => this.runner.read(argv, { allowFailure: true })));
-    return parseFloatingIpCounters(saves.map((save) => (save.exitCode === 0 ? save.stdout : '')).join('\n'));
+    const listing = await this.runner.read(ACCOUNTING_READ, { allowFailure: true });
+    return listing.exitCode === 0 ? parseFloatingIpCounters(listing.stdout) : [];
   }
 
   /** Host figures, cached; concurrent callers share one collection. */

@@ -213,6 +213,167 @@ describe('ApplyEngine', () => {
     assert.throws(() => engine([fake('a', [], { memoryKey: 'k' }), fake('b', [], { memoryKey: 'k' })]), /share a memory key/);
   });
 
+  describe('deltas: what did not change is skipped while the host is verified', () => {
+    /** A subsystem rendering `inputs[name]`, logging its checks and applies. */
+    const follows = (name: string, inputs: Record<string, string>, journal: string[], outcome: { unsettling?: boolean } = {}): Subsystem<string> => ({
+      name,
+      render: () => inputs[name] ?? '',
+      check: (desired) => {
+        journal.push(`check ${name} ${desired}`);
+        return Promise.resolve();
+      },
+      async apply(desired, context) {
+        await context.runner.read(['ip', '-j', 'addr', 'show', name]);
+        journal.push(`apply ${name} ${desired}`);
+        return { changed: true, ...outcome };
+      },
+    });
+    const skipped = (report: { steps: readonly { subsystem: string; skipped?: true; changed: boolean; commands: number }[] }) =>
+      report.steps.filter((s) => s.skipped).map((s) => [s.subsystem, s.changed, s.commands]);
+
+    it('checks and applies only the subsystems whose desired state changed, and reports the others skipped', async () => {
+      const inputs = { a: 'a1', b: 'b1', c: 'c1' };
+      const journal: string[] = [];
+      const e = engine(['a', 'b', 'c'].map((n) => follows(n, inputs, journal)));
+      const verifiedGenerations: number[] = [];
+      e.trustLiveState((generation) => {
+        verifiedGenerations.push(generation);
+        return true;
+      });
+      await e.apply(DOCUMENT, model());
+      journal.length = 0;
+      inputs.b = 'b2';
+      const report = await e.apply(DOCUMENT, model());
+      assert.deepEqual(journal, ['check b b2', 'apply b b2']);
+      assert.deepEqual(skipped(report), [
+        ['a', false, 0],
+        ['c', false, 0],
+      ]);
+      assert.deepEqual(verifiedGenerations, [1], 'asked about the generation the host was verified to hold');
+      assert.deepEqual(
+        runner.calls.filter((c) => c.argv[0] === 'ip').map((c) => c.argv.at(-1)),
+        ['a', 'b', 'c', 'b'],
+        'no read for a skipped subsystem',
+      );
+    });
+
+    it('compares structure, not identity: an equal desired state rendered anew is unchanged', async () => {
+      const journal: string[] = [];
+      const structured: Subsystem<{ hosts: string[] }> = {
+        name: 'dhcp',
+        render: () => ({ hosts: ['02:a0:00:00:00:01,198.51.100.5'] }),
+        apply: (desired) => {
+          journal.push(`apply ${desired.hosts.join()}`);
+          return Promise.resolve({ changed: true });
+        },
+      };
+      const e = engine([structured]);
+      e.trustLiveState(() => true);
+      await e.apply(DOCUMENT, model());
+      const report = await e.apply(DOCUMENT, model());
+      assert.equal(journal.length, 1);
+      assert.deepEqual(skipped(report), [['dhcp', false, 0]]);
+    });
+
+    it('applies everything in full without a verified live state, when asked to, and after a failed apply', async () => {
+      const inputs = { a: 'a1', b: 'b1' };
+      const journal: string[] = [];
+      let verified = false;
+      let failB = false;
+      const b = follows('b', inputs, journal);
+      const flakyB: Subsystem<string> = { ...b, apply: (desired, context) => (failB ? Promise.reject(new Error('b failed')) : b.apply(desired, context)) };
+      const e = engine([follows('a', inputs, journal), flakyB]);
+      e.trustLiveState(() => verified);
+      await e.apply(DOCUMENT, model());
+      const applies = () => journal.filter((j) => j.startsWith('apply')).length;
+
+      let before = applies();
+      assert.equal(skipped(await e.apply(DOCUMENT, model())).length, 0, 'unverified: nothing skipped');
+      assert.equal(applies() - before, 2);
+
+      verified = true;
+      before = applies();
+      assert.equal(skipped(await e.apply(DOCUMENT, model(), { full: true })).length, 0, 'full: nothing skipped');
+      assert.equal(applies() - before, 2);
+
+      inputs.b = 'b2';
+      failB = true;
+      await assert.rejects(e.apply(DOCUMENT, model()), ApplyFailedError);
+      failB = false;
+      inputs.b = 'b1';
+      before = applies();
+      assert.equal(skipped(await e.apply(DOCUMENT, model())).length, 0, 'after a failure: nothing skipped');
+      assert.equal(applies() - before, 2);
+      assert.deepEqual(skipped(await e.apply(DOCUMENT, model())), [
+        ['a', false, 0],
+        ['b', false, 0],
+      ]);
+    });
+
+    it('applies the firewall when another subsystem’s contribution changed, though its own inputs did not', async () => {
+      const journal: string[] = [];
+      let port = 9602;
+      const contributor: Subsystem<string> = {
+        name: 'metadata',
+        render: () => 'm',
+        firewall: () => [{ family: 4, hook: 'tenant-input', rule: `-p tcp -m tcp --dport ${port} -j ACCEPT` }],
+        apply: () => Promise.resolve({ changed: false }),
+      };
+      const firewall: Subsystem<readonly string[]> = {
+        name: 'firewall',
+        collectsFirewall: true,
+        render: (_model, renderHost) => renderHost.contributions.flatMap((c) => c.rules.map((r) => r.rule)),
+        apply: (desired) => {
+          journal.push(`apply firewall ${desired.join()}`);
+          return Promise.resolve({ changed: true });
+        },
+      };
+      const e = engine([firewall, contributor]);
+      e.trustLiveState(() => true);
+      await e.apply(DOCUMENT, model());
+      port = 9697;
+      const report = await e.apply(DOCUMENT, model());
+      assert.deepEqual(journal, ['apply firewall -p tcp -m tcp --dport 9602 -j ACCEPT', 'apply firewall -p tcp -m tcp --dport 9697 -j ACCEPT']);
+      assert.deepEqual(skipped(report), [['metadata', false, 0]]);
+    });
+
+    it('gives a changed subsystem the desired state the host is verified to hold, and nothing when not verified', async () => {
+      const inputs = { a: 'a1' };
+      const previous: (string | undefined)[] = [];
+      let verified = true;
+      const a: Subsystem<string> = {
+        name: 'a',
+        render: () => inputs.a,
+        apply: (_desired, _context, last) => {
+          previous.push(last);
+          return Promise.resolve({ changed: true });
+        },
+      };
+      const e = engine([a]);
+      e.trustLiveState(() => verified);
+      await e.apply(DOCUMENT, model());
+      inputs.a = 'a2';
+      await e.apply(DOCUMENT, model());
+      inputs.a = 'a3';
+      verified = false;
+      await e.apply(DOCUMENT, model());
+      assert.deepEqual(previous, [undefined, 'a1', undefined]);
+    });
+
+    it('after a step that unsettles the host (an address removed), every later step is applied', async () => {
+      const inputs = { interfaces: 'i1', routes: 'r1', dhcp: 'd1', hostname: 'h1' };
+      const journal: string[] = [];
+      const e = engine([follows('hostname', inputs, journal), follows('interfaces', inputs, journal, { unsettling: true }), follows('routes', inputs, journal), follows('dhcp', inputs, journal)]);
+      e.trustLiveState(() => true);
+      await e.apply(DOCUMENT, model());
+      journal.length = 0;
+      inputs.interfaces = 'i2';
+      const report = await e.apply(DOCUMENT, model());
+      assert.deepEqual(journal, ['check interfaces i2', 'apply interfaces i2', 'apply routes r1', 'apply dhcp d1']);
+      assert.deepEqual(skipped(report), [['hostname', false, 0]]);
+    });
+  });
+
   describe('restore at start-up', () => {
     it('keeps the persisted document and its generation, and the next push takes the next generation', async () => {
       const e = engine([fake('a', [])]);

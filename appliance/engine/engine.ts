@@ -4,6 +4,17 @@
 // returning an undo step, and on any failure the undo steps of every
 // subsystem already applied run in reverse so the host ends as it was.
 // Applies are serialised: a PUT waits for the one before it.
+//
+// A delta (one floating IP, one allocation) should cost what it changes, not
+// what the router holds. So while the host is verified to still hold what
+// the last successful apply left (the re-push fingerprint, repush.ts), a
+// subsystem whose rendered desired state is structurally equal to the one
+// that apply used is skipped: no check, no apply, no read. Anything else is
+// applied in full, as always: no verified live state, `full` asked (a PUT
+// with `Cache-Control: no-cache`), a failed or start-up apply since, or an
+// earlier step in this apply that removed host state later ones build on
+// (`Applied.unsettling`: an address gone takes the kernel's routes with it).
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { ConfigModel } from '../../contract/index.js';
 import type { CommandRunner } from '../host/exec.js';
@@ -16,7 +27,22 @@ export interface StepReport {
   readonly subsystem: string;
   readonly changed: boolean;
   readonly commands: number;
+  /** Commands that only read the host (the state a step compares with). */
+  readonly reads: number;
   readonly duration_ms: number;
+  /** Not checked nor applied: its desired state is the last apply's and the host is verified to hold it. */
+  readonly skipped?: true;
+}
+
+export interface ApplyOptions {
+  /** Check and apply every subsystem, whatever the host is verified to hold (`Cache-Control: no-cache`). */
+  readonly full?: boolean;
+}
+
+/** The last successful apply's rendered desired states, by subsystem name. */
+interface AppliedDesired {
+  readonly generation: number;
+  readonly desired: ReadonlyMap<string, unknown>;
 }
 
 export interface ApplyReport {
@@ -83,6 +109,9 @@ export class ApplyEngine {
   /** Tasks queued or running in `exclusive`. */
   #pending = 0;
   #applyCount = 0;
+  #appliedDesired: AppliedDesired | undefined;
+  /** Whether the host is verified to still hold what the apply of a generation left; never, until told (trustLiveState). */
+  #liveVerified: (generation: number) => boolean = () => false;
   readonly #reportListeners: ((report: ApplyReport) => void)[] = [];
 
   constructor(
@@ -131,8 +160,17 @@ export class ApplyEngine {
   }
 
   /** Apply a validated document (one transaction; the next generation). */
-  apply(document: unknown, model: ConfigModel): Promise<ApplyReport> {
-    return this.#enqueue(document, model, undefined, true);
+  apply(document: unknown, model: ConfigModel, options: ApplyOptions = {}): Promise<ApplyReport> {
+    return this.exclusive(() => this.#applyNow(document, model, undefined, true, options.full ?? false));
+  }
+
+  /**
+   * How to tell, when an apply starts, that the host still holds what the
+   * apply of `generation` left (the re-push guard's verification): only then
+   * are subsystems with an unchanged desired state skipped.
+   */
+  trustLiveState(verified: (generation: number) => boolean): void {
+    this.#liveVerified = verified;
   }
 
   /**
@@ -156,7 +194,7 @@ export class ApplyEngine {
     const desired = this.#current;
     if (!desired || desired.generation !== generation) return;
     try {
-      await this.#enqueue(desired.document, desired.model, generation, false);
+      await this.exclusive(() => this.#applyNow(desired.document, desired.model, generation, false, true));
     } catch (error) {
       // A newer document may have replaced this one meanwhile: then there is nothing to retry.
       if (this.#current?.generation !== generation || (this.#lastReport?.ok && this.#lastReport.generation > generation)) return;
@@ -199,7 +237,7 @@ export class ApplyEngine {
       ok: true,
       started_at: new Date().toISOString(),
       duration_ms: 0,
-      steps: this.subsystems.map((s) => ({ subsystem: s.name, changed: false, commands: 0, duration_ms: 0 })),
+      steps: this.subsystems.map((s) => ({ subsystem: s.name, changed: false, commands: 0, reads: 0, duration_ms: 0 })),
       reused: true,
     };
     this.#lastReport = report;
@@ -207,11 +245,20 @@ export class ApplyEngine {
     return report;
   }
 
-  #enqueue(document: unknown, model: ConfigModel, generation: number | undefined, rollback: boolean): Promise<ApplyReport> {
-    return this.exclusive(() => this.#applyNow(document, model, generation, rollback));
+  /**
+   * The desired states the host is verified to hold, when this apply may
+   * skip what did not change: the last apply succeeded, is the current
+   * generation, and the host was verified since.
+   */
+  #trustedDesired(full: boolean): ReadonlyMap<string, unknown> | undefined {
+    const applied = this.#appliedDesired;
+    const { generation } = this.#current ?? {};
+    if (full || !applied || applied.generation !== generation || this.#degraded) return undefined;
+    if (!this.#lastReport?.ok || this.#lastReport.generation !== generation || !this.#liveVerified(generation)) return undefined;
+    return applied.desired;
   }
 
-  async #applyNow(document: unknown, model: ConfigModel, generationOverride: number | undefined, rollback: boolean): Promise<ApplyReport> {
+  async #applyNow(document: unknown, model: ConfigModel, generationOverride: number | undefined, rollback: boolean, full: boolean): Promise<ApplyReport> {
     const generation = generationOverride ?? (this.#current?.generation ?? (await this.#store.load())?.generation ?? 0) + 1;
     const startedAt = new Date();
     const started = performance.now();
@@ -239,27 +286,39 @@ export class ApplyEngine {
       return report;
     };
 
+    const trusted = this.#trustedDesired(full);
+    this.#appliedDesired = undefined;
     let step = 'render';
     try {
       const rendered = this.#render(model, (name) => (step = `${name}:render`));
+      const unchanged = new Set(trusted ? this.subsystems.filter((s) => trusted.has(s.name) && isDeepStrictEqual(trusted.get(s.name), rendered.get(s))) : []);
       step = 'check';
-      await this.#check(rendered, memory, finish);
+      // An unchanged desired state passed its check when it was applied: checks read nothing but it.
+      await this.#check(rendered, memory, finish, unchanged);
       this.runner.takeRecords();
+      let unsettled = false;
       for (const subsystem of this.subsystems) {
         step = subsystem.name;
         const stepStarted = performance.now();
-        const outcome = await subsystem.apply(rendered.get(subsystem), this.#context(subsystem, memory));
+        if (unchanged.has(subsystem) && !unsettled) {
+          steps.push({ ...this.#step(subsystem.name, false, stepStarted), skipped: true });
+          continue;
+        }
+        const previous = trusted && !unsettled ? trusted.get(subsystem.name) : undefined;
+        const outcome = await subsystem.apply(rendered.get(subsystem), this.#context(subsystem, memory), previous);
         if (outcome.undo) undos.push({ name: subsystem.name, undo: outcome.undo });
         if (outcome.commit) commits.push(outcome.commit);
         if (subsystem.memory && outcome.memory !== undefined) memory[subsystem.memory.key] = outcome.memory;
+        unsettled ||= outcome.unsettling === true;
         steps.push(this.#step(subsystem.name, outcome.changed, stepStarted));
       }
       step = 'persist';
       const stepStarted = performance.now();
       const appliedAt = new Date().toISOString();
       await this.#store.save({ generation, applied_at: appliedAt, document, subsystems: memory });
-      steps.push({ subsystem: 'persist', changed: true, commands: 0, duration_ms: round(performance.now() - stepStarted) });
+      steps.push({ subsystem: 'persist', changed: true, commands: 0, reads: 0, duration_ms: round(performance.now() - stepStarted) });
       this.#current = { generation, appliedAt, document, model };
+      this.#appliedDesired = { generation, desired: new Map(this.subsystems.map((s) => [s.name, rendered.get(s)])) };
       this.#memory = memory;
       this.#degraded = undefined;
       clearTimeout(this.#restoreTimer);
@@ -308,9 +367,10 @@ export class ApplyEngine {
    * read and write their own candidate files, so they run side by side; a
    * refusal is reported for the first subsystem in order.
    */
-  async #check(rendered: Map<AnySubsystem, unknown>, memory: Record<string, unknown>, finish: (extra: Partial<ApplyReport>) => ApplyReport): Promise<void> {
+  async #check(rendered: Map<AnySubsystem, unknown>, memory: Record<string, unknown>, finish: (extra: Partial<ApplyReport>) => ApplyReport, unchanged: ReadonlySet<AnySubsystem>): Promise<void> {
     const checks = await Promise.allSettled(
       this.subsystems.map(async (subsystem) => {
+        if (unchanged.has(subsystem)) return;
         const { runner, logger } = this.#context(subsystem, memory);
         await subsystem.check?.(rendered.get(subsystem), { runner, logger });
       }),
@@ -355,8 +415,9 @@ export class ApplyEngine {
   }
 
   #step(name: string, changed: boolean, started: number): StepReport {
-    const commands = this.runner.takeRecords().filter((r) => r.mutating).length;
-    return { subsystem: name, changed, commands, duration_ms: round(performance.now() - started) };
+    const records = this.runner.takeRecords();
+    const commands = records.filter((r) => r.mutating).length;
+    return { subsystem: name, changed, commands, reads: records.length - commands, duration_ms: round(performance.now() - started) };
   }
 }
 

@@ -9,7 +9,9 @@
 // verifies it again every period; a verification that finds the fingerprint
 // moved marks the host *drifted*, and from then on the same document is
 // applied in full again (which repairs it), as is any PUT sent with
-// `Cache-Control: no-cache`.
+// `Cache-Control: no-cache`. A different document is applied as a delta
+// while the host is verified: the engine skips the subsystems it does not
+// change (engine.ts).
 import type { Logger } from 'pino';
 import { driftedParts, type LiveFingerprint } from '../host/live-state.js';
 import type { ApplyEngine } from './engine.js';
@@ -61,6 +63,14 @@ export class RepushGuard {
     if (current?.generation !== applied.generation || this.engine.degraded || !this.engine.idle) return undefined;
     if (!lastReport?.ok || lastReport.generation !== applied.generation) return undefined;
     return applied.answer;
+  }
+
+  /**
+   * The host is verified to still hold what the apply of `generation` left:
+   * the engine then skips the subsystems a new document does not change.
+   */
+  verifiedFor(generation: number): boolean {
+    return this.#state.condition === 'verified' && this.#applied?.generation === generation;
   }
 
   /** A full apply of `bodyHash` answered `answer`: its fingerprint is taken next, in the background. */

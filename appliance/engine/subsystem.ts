@@ -41,7 +41,8 @@ export interface FirewallRenderHost extends RenderHost {
  *   appliance itself arriving on a network of that type (filter table);
  * - `nat-prerouting`: destination NAT of traffic entering the appliance;
  * - `nat-postrouting-exempt`: traffic that must keep its source address
- *   (the rule's target is normally RETURN).
+ *   (the rule's target is RETURN: the firewall also renders it as a mark
+ *   for the floating IPs' SNAT, which runs earlier).
  */
 export type FirewallHook = 'management-input' | 'external-input' | 'tenant-input' | 'nat-prerouting' | 'nat-postrouting-exempt';
 
@@ -94,6 +95,13 @@ export interface Applied<Memory> {
   readonly memory?: Memory;
   /** Called once the whole apply is persisted: drop what `undo` would have needed (copies of replaced files). */
   readonly commit?: () => Promise<void>;
+  /**
+   * This apply took away or reset host state other subsystems build on (an
+   * address removed takes the kernel's routes through it; a link set up or
+   * given a new MTU): the engine then applies every later subsystem, even
+   * one whose desired state did not change (see engine.ts).
+   */
+  readonly unsettling?: boolean;
 }
 
 export interface Subsystem<Desired = unknown, Memory = never> {
@@ -105,7 +113,13 @@ export interface Subsystem<Desired = unknown, Memory = never> {
   /** What this subsystem needs from the firewall for `desired` (pure, like render). */
   firewall?(desired: Desired, model: ConfigModel, host: RenderHost): readonly FirewallRule[];
   check?(desired: Desired, context: CheckContext): Promise<void>;
-  apply(desired: Desired, context: ApplyContext<Memory>): Promise<Applied<Memory>>;
+  /**
+   * `previous`: the desired state of the last successful apply, given only
+   * while the host is verified to still hold what it left (see engine.ts)
+   * and no earlier step of this apply unsettled it; a subsystem may then plan
+   * its change from it instead of reading the host. Undefined: read the host.
+   */
+  apply(desired: Desired, context: ApplyContext<Memory>, previous?: Desired): Promise<Applied<Memory>>;
   stop?(): Promise<void>;
 }
 

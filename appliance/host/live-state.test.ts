@@ -57,3 +57,28 @@ describe('the live-state fingerprint', () => {
     assert.equal(normaliseRead(argv, 'b dev eth1\na dev eth0\n'), normaliseRead(argv, 'a dev eth0\nb dev eth1'));
   });
 });
+
+describe('the floating IPs’ table in the fingerprint', () => {
+  const NFT = ['nft', '-j', 'list', 'table', 'inet', 'astara-fip'];
+  const listing = (elem: string[][], packets: number, handle: number) =>
+    JSON.stringify({
+      nftables: [
+        { metainfo: { version: '1.0.6' } },
+        { table: { family: 'inet', name: 'astara-fip', handle } },
+        { counter: { family: 'inet', name: 'fip-in-203.0.113.5-198.51.100.10', table: 'astara-fip', handle: 3, packets, bytes: packets * 60 } },
+        { map: { family: 'inet', name: 'dnat4', table: 'astara-fip', type: 'ipv4_addr', handle: 4, map: 'ipv4_addr', elem } },
+      ],
+    });
+  const A = ['203.0.113.5', '198.51.100.10'];
+  const B = ['203.0.113.6', '198.51.100.11'];
+
+  it('ignores counters’ values, handles and the order nft lists elements in, and moves with an element', () => {
+    const base = normaliseRead(NFT, listing([A, B], 0, 2));
+    assert.equal(normaliseRead(NFT, listing([B, A], 7, 9)), base);
+    assert.notEqual(normaliseRead(NFT, listing([A], 0, 2)), base);
+  });
+
+  it('reads a missing table as empty', () => {
+    assert.equal(normaliseRead(NFT, ''), '');
+  });
+});

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DaemonStatus } from './supervisor.js';
 import type { CommandRunner } from './exec.js';
+import { FIP_TABLE, liveTable } from '../drivers/firewall/nft.js';
 
 /** The reads of one fingerprint, each one process (about 3-10 ms each; more on a router with thousands of rules). */
 export const LIVE_STATE_READS: readonly (readonly string[])[] = [
@@ -19,6 +20,8 @@ export const LIVE_STATE_READS: readonly (readonly string[])[] = [
   ['ip', '-o', '-6', 'route', 'show', 'table', 'all'],
   ['iptables-save'],
   ['ip6tables-save'],
+  // The floating IPs' nftables table (drivers/firewall/nft.ts); absent before the firewall's first apply.
+  ['nft', '-j', 'list', 'table', 'inet', FIP_TABLE],
 ];
 
 /**
@@ -37,6 +40,12 @@ export function normaliseRead(argv: readonly string[], stdout: string): string {
       .filter((line) => !line.startsWith('#'))
       .map((line) => line.replace(/ \[\d+:\d+\]$/, ''))
       .join('\n');
+  }
+  // Without the counters' values and handles, the elements sorted (nft lists them in hash order).
+  if (command === 'nft') {
+    if (lines.length === 0) return '';
+    const { structure, elements } = liveTable(stdout);
+    return [structure, ...elements].join('\n');
   }
   if (args.includes('link')) {
     return lines.map((line) => line.replace(/\b(LOWER_UP|NO-CARRIER|M-DOWN),?/g, '').replace(/ state \S+/, '')).join('\n');
@@ -82,7 +91,7 @@ export function driftedParts(baseline: LiveFingerprint, now: LiveFingerprint): s
 
 /** Read the host and fingerprint it (the reads run side by side). */
 export async function readLiveFingerprint(runner: CommandRunner, daemons: () => readonly DaemonStatus[]): Promise<LiveFingerprint> {
-  const results = await Promise.all(LIVE_STATE_READS.map((argv) => runner.read(argv)));
+  const results = await Promise.all(LIVE_STATE_READS.map((argv) => runner.read(argv, { allowFailure: argv[0] === 'nft' })));
   return liveFingerprint(
     results.map((r) => r.stdout),
     hostname(),

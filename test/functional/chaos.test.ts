@@ -7,6 +7,7 @@
 // (ownership is written ahead). On a full state disk an apply fails with a
 // 5xx naming the cause, is undone completely, and leaves no temporary file.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { Agent, REPO } from '../harness/agent.js';
 import { run, waitFor } from '../harness/exec.js';
 import { alive, LAB, routerLab, type Topology } from '../harness/topology.js';
 import { isTransientProcess } from '../harness/transient.js';
+import { floatingIpTable } from '../harness/firewall-state.js';
 
 interface Doc {
   floating_ips: { floating_ip: string; fixed_ip: string }[];
@@ -38,6 +40,34 @@ async function documents(): Promise<{ small: Doc; large: Doc }> {
   for (let i = 0; i < 40; i++) large.floating_ips.push({ floating_ip: `203.0.113.${20 + i}`, fixed_ip: `198.51.100.${80 + i}` });
   for (let i = 0; i < 60; i++) large.static_routes.push({ destination: `2001:db8:${(0x100 + i).toString(16)}::/64`, next_hop: 'fd00:a::10' });
   return { small, large };
+}
+
+/**
+ * SIGSTOP `pid` as soon as `ip monitor` in the router namespace prints a
+ * route to `destination`. Resolves once the monitor is seen to report (a
+ * sentinel route on `lo`, added and deleted again).
+ */
+async function freezeOnRoute(lab: Topology, pid: number, destination: string): Promise<{ readonly seen: boolean; stop(): void }> {
+  const monitor = spawn('ip', ['-n', lab.ns('router'), '-6', 'monitor', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const state = { seen: false, output: '' };
+  monitor.stdout.on('data', (chunk: Buffer) => {
+    const text = chunk.toString();
+    state.output += text;
+    if (!state.seen && text.includes(destination)) {
+      state.seen = true;
+      process.kill(pid, 'SIGSTOP');
+    }
+  });
+  const sentinel = '2001:db8:7f::/64';
+  await lab.ip('router', ['-6', 'route', 'add', sentinel, 'dev', 'lo']);
+  await waitFor('ip monitor to report routes', () => state.output.includes('2001:db8:7f::'));
+  await lab.ip('router', ['-6', 'route', 'del', sentinel, 'dev', 'lo']);
+  return {
+    get seen() {
+      return state.seen;
+    },
+    stop: () => monitor.kill(),
+  };
 }
 
 describe('faults at any instant', () => {
@@ -67,6 +97,7 @@ describe('faults at any instant', () => {
         .map(({ expires: _e, ...r }) => r),
       iptables: strip(await read(['iptables-save'])),
       ip6tables: strip(await read(['ip6tables-save'])),
+      floatingIps: await floatingIpTable(lab),
     };
   };
   const commandsInNamespace = async () => {
@@ -143,11 +174,16 @@ describe('faults at any instant', () => {
       withRoute.static_routes.push({ destination, next_hop: 'fd00:a::10' });
       withRoute.floating_ips.push(...large.floating_ips.slice(small.floating_ips.length, small.floating_ips.length + 300));
       let answered: { status: number; body: string } | undefined;
+      // The agent is frozen the moment the kernel announces the route: the
+      // steps after the routes' (a floating-IP delta, the persist) take a few
+      // milliseconds, less than polling for the route would.
+      const frozen = await freezeOnRoute(lab, agent.pid, destination);
       const request = put(withRoute).then((a) => (answered = a));
-      await waitFor('the new route on the host', async () => {
+      await waitFor('the new route on the host', () => {
         if (answered && answered.status !== 200) throw new Error(`the PUT answered ${answered.status}: ${answered.body}`);
-        return (await lab.exec('router', ['ip', '-6', 'route', 'show', destination])).stdout.includes(destination);
+        return frozen.seen || answered !== undefined;
       }, 30_000);
+      frozen.stop();
       await agent.kill();
       await request;
       agent = await Agent.start(lab, { listen: [LAB.mgmtAddress], stateDir: agent.stateDir });

@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { unwrapDocument, validateDocument, type HostFacts } from '../../contract/index.js';
 import { Agent } from '../harness/agent.js';
 import { isTransientProcess } from '../harness/transient.js';
+import { floatingIpTable } from '../harness/firewall-state.js';
 import { LAB, routerLab, type Topology } from '../harness/topology.js';
 import { DocumentGenerator, loadFixtures, type FuzzDocument } from '../support/fuzz/generate.js';
 import { unnamedProblems } from '../support/fuzz/problems.js';
@@ -93,12 +94,13 @@ describe('fuzz, live: hostile documents pushed to an agent in namespaces', () =>
   const snapshot = async () => {
     const read = async (argv: string[]) => (await lab.exec('router', argv)).stdout;
     const strip = (save: string) => save.replace(/^#.*$/gm, '').replace(/\[\d+:\d+\]/g, '');
-    const [addressText, routes4, routes6, iptables, ip6tables, files, pids] = await Promise.all([
+    const [addressText, routes4, routes6, iptables, ip6tables, floatingIps, files, pids] = await Promise.all([
       read(['ip', '-j', 'addr', 'show']),
       read(['ip', '-j', '-4', 'route', 'show', 'table', 'all']),
       read(['ip', '-j', '-6', 'route', 'show', 'table', 'all']),
       read(['iptables-save']),
       read(['ip6tables-save']),
+      floatingIpTable(lab),
       stateFiles(agent.stateDir),
       lab.pids('router'),
     ]);
@@ -120,6 +122,7 @@ describe('fuzz, live: hostile documents pushed to an agent in namespaces', () =>
       routes6: (JSON.parse(routes6) as { expires?: unknown; table?: string }[]).filter((r) => r.table !== 'local').map(({ expires: _e, ...r }) => r),
       iptables: strip(iptables),
       ip6tables: strip(ip6tables),
+      floatingIps,
       files,
       processes: processes.sort(),
     };

@@ -27,7 +27,7 @@ interface LiveState {
 
 const FLOATING = '203.0.113.10';
 const GUEST_A = '198.51.100.10';
-const DNAT_RULE = ['astara-fip-dnat', '-d', `${FLOATING}/32`, '-j', 'DNAT', '--to-destination', GUEST_A];
+const SNAT_RULE = ['astara-postrouting', '-o', 'eth1', '-j', 'SNAT', '--to-source', '192.0.2.2'];
 
 describe('a re-push of the document the host holds', () => {
   let lab: Topology;
@@ -55,6 +55,7 @@ describe('a re-push of the document the host holds', () => {
     return state!;
   };
   const natRules = async () => (await lab.exec('router', ['iptables-save', '-t', 'nat'])).stdout;
+  const floatingIpDnat = async () => (await lab.exec('router', ['nft', 'list', 'map', 'inet', 'astara-fip', 'dnat4'])).stdout;
   const routerAddresses = async () => (await lab.exec('router', ['ip', '-o', 'address', 'show', 'dev', 'eth1'])).stdout;
 
   before(async () => {
@@ -84,13 +85,29 @@ describe('a re-push of the document the host holds', () => {
 
   it('a firewall rule deleted by hand is found by the next verification and put back by the next push', async () => {
     const before = await awaitCondition('verified');
-    await lab.exec('router', ['iptables', '-t', 'nat', '-D', ...DNAT_RULE]);
-    assert.doesNotMatch(await natRules(), /--to-destination 198\.51\.100\.10/);
+    const rule = new RegExp(`^-A ${SNAT_RULE.join(' ').replace(/\./g, '\\.')}$`, 'm');
+    await lab.exec('router', ['iptables', '-t', 'nat', '-D', ...SNAT_RULE]);
+    assert.doesNotMatch(await natRules(), rule);
     await awaitCondition('drifted', before.since);
     const report = await put();
     assert.notEqual(report.reused, true);
     assert.equal(report.steps.find((s) => s.subsystem === 'firewall')?.changed, true);
-    assert.match(await natRules(), new RegExp(`^-A ${DNAT_RULE.join(' ').replace(/\./g, '\\.')}$`, 'm'));
+    assert.match(await natRules(), rule);
+    await awaitCondition('verified');
+    assert.equal((await put()).reused, true, 'the repaired host is verified again');
+  });
+
+  it('a floating IP’s map element deleted by hand is found by the next verification and put back by the next push', async () => {
+    const element = new RegExp(`${FLOATING.replace(/\./g, '\\.')} : ${GUEST_A.replace(/\./g, '\\.')}`);
+    assert.match(await floatingIpDnat(), element);
+    const before = await awaitCondition('verified');
+    await lab.exec('router', ['nft', 'delete', 'element', 'inet', 'astara-fip', 'dnat4', `{ ${FLOATING} }`]);
+    assert.doesNotMatch(await floatingIpDnat(), element);
+    await awaitCondition('drifted', before.since);
+    const report = await put();
+    assert.notEqual(report.reused, true);
+    assert.equal(report.steps.find((s) => s.subsystem === 'firewall')?.changed, true);
+    assert.match(await floatingIpDnat(), element);
     await awaitCondition('verified');
     assert.equal((await put()).reused, true, 'the repaired host is verified again');
   });

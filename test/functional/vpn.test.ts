@@ -104,6 +104,23 @@ describe('vpn: strongSwan site-to-site between two routers', () => {
     console.log(`# PUT to established tunnel: ${setup} ms, data path ${dataPath}`);
   });
 
+  it('keeps the tunnelled traffic’s private source when the guest has a floating IP', async () => {
+    const floating = '192.0.2.20';
+    const answer = await agents.a!.request('PUT', '/v1/system/config', {
+      body: { ...docs.a, vpn: vpnService('a', { psk: PSK }), floating_ips: [{ floating_ip: floating, fixed_ip: VPN_LAB.a.guest }] },
+    });
+    assert.equal(answer.status, 200, answer.body);
+    await up('a');
+    await lab.exec('rb', ['conntrack', '-D', '-p', 'icmp'], { allowFailure: true });
+    assert.equal((await ping('a', VPN_LAB.b.guest)).exitCode, 0, 'guest A reaches guest B through the tunnel');
+    const { stdout } = await lab.exec('rb', ['conntrack', '-L', '-p', 'icmp', '-s', VPN_LAB.a.guest], { allowFailure: true });
+    assert.match(stdout, new RegExp(`src=${VPN_LAB.a.guest.replace(/\./g, '\\.')} dst=${VPN_LAB.b.guest.replace(/\./g, '\\.')}`));
+    // Outside the tunnel the floating IP is in effect: the same guest reaches the internet as it.
+    assert.equal((await ping('a', VPN_LAB.a.gateway)).exitCode, 0);
+    const outside = await lab.exec('ra', ['conntrack', '-L', '-p', 'icmp', '-s', VPN_LAB.a.guest, '-d', VPN_LAB.a.gateway], { allowFailure: true });
+    assert.match(outside.stdout, new RegExp(`src=${VPN_LAB.a.gateway.replace(/\./g, '\\.')} dst=${floating.replace(/\./g, '\\.')}`));
+  });
+
   it('IKEv1 with AES-256/SHA-1/group5 and a response-only side', async () => {
     await both({ psk: PSK, ikeVersion: 'v1', encryption: 'aes-256', auth: 'sha1', pfs: 'group5' }, { psk: PSK, ikeVersion: 'v1', encryption: 'aes-256', auth: 'sha1', pfs: 'group5', initiator: 'response-only' });
     await up('a');

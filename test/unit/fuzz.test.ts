@@ -233,6 +233,31 @@ describe('fuzz: hostile documents against the validator and every renderer', () 
     }
   });
 
+  it('the floating IPs’ nftables grammar catches injected rules and elements', () => {
+    const pair = generator.fixtures.find((f) => f.name.endsWith('harness-router.json'))!;
+    const result = validateDocument(unwrapDocument(pair.body), { interfaces: pair.interfaces });
+    assert.ok(result.ok);
+    const outcome = renderer.render(result.model);
+    assert.ok(outcome.ok);
+    const file = 'nft -f (floating IPs)';
+    assert.ok(outcome.output.files.some((f) => f.name === file && f.text.includes('\t\telements = { ')), 'the fixture renders map elements');
+    const injections = [
+      '\t\tiifname "eth1" accept',
+      '\t\toifname "eth1" snat ip to 192.0.2.9',
+      '\t\telements = { 203.0.113.10 : 198.51.100.10 } ; flush ruleset',
+      '\t\telements = { 203.0.113.10 : fd00:a::10 }',
+      '\t\telements = { 0.0.0.0 : 198.51.100.10 }',
+      '\tcounter fip-in-203.0.113.10-198.51.100.10-1.2.3.4 {',
+      '\tchain input {',
+      '\t\ttype filter hook input priority -400; policy drop;',
+      'flush ruleset',
+      'delete table inet filter',
+    ];
+    for (const line of injections) {
+      assert.ok(injectedLines(withLine(outcome.output, file, line)).length > 0, `${file}: ${line} passed the grammar`);
+    }
+  });
+
   it(`${ONLY === undefined ? COUNT : 1} generated documents: no crash, every problem named, no injected line`, () => {
     const figures: Figures = { generated: 0, tooLarge: 0, refusedBeforeParsing: 0, rejected: 0, accepted: 0, rendererRefusals: 0, problems: 0, linesChecked: 0, crashes: 0 };
     const failures: Failure[] = [];

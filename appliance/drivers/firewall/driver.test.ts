@@ -11,6 +11,8 @@ import { FirewallDriver, ownedTables, restoreFailure, type FirewallMemory } from
 import { renderFirewall, type FirewallRules } from './render.js';
 
 const logger = pino({ level: 'silent' });
+const ONE = [{ floating_ip: '203.0.113.10', fixed_ip: '198.51.100.10' }];
+const TWO = { floating_ip: '203.0.113.11', fixed_ip: '198.51.100.74' };
 const LAB_DOC = JSON.parse(readFileSync(new URL('../../../test/fixtures/documents/harness-router.json', import.meta.url), 'utf8')) as object;
 
 function labRules(floatingIps?: readonly { floating_ip: string; fixed_ip: string }[]): FirewallRules {
@@ -20,11 +22,83 @@ function labRules(floatingIps?: readonly { floating_ip: string; fixed_ip: string
 }
 
 /**
+ * The floating IPs' table as the fake host holds it: the definition's lines
+ * without elements and counters (its structure), and its elements as
+ * `liveTable` lists them (`counter NAME`, `MAP KEY VALUE`).
+ */
+interface FakeFipTable {
+  readonly lines: readonly string[];
+  readonly elements: Set<string>;
+}
+
+/** A definition's text (rendered, or listed by the fake) as the fake holds it. */
+function parseDefinition(text: string): FakeFipTable {
+  const lines: string[] = [];
+  const elements = new Set<string>();
+  let map = '';
+  let inCounter = false;
+  for (const line of text.slice(text.indexOf('table inet astara-fip {')).split('\n')) {
+    const counter = /^\tcounter (\S+) \{$/.exec(line)?.[1];
+    if (counter) {
+      elements.add(`counter ${counter}`);
+      inCounter = true;
+      continue;
+    }
+    if (inCounter) {
+      inCounter = line !== '\t}';
+      continue;
+    }
+    map = /^\tmap (\S+) \{$/.exec(line)?.[1] ?? map;
+    const list = /^\t\telements = \{ (.*) \}$/.exec(line)?.[1];
+    if (list) for (const element of list.split(', ')) elements.add(`${map} ${element.replace(' : ', ' ').replace(/"/g, '')}`);
+    else if (line !== '') lines.push(line);
+  }
+  return { lines, elements };
+}
+
+/** `nft list table` of the fake: its structure with the elements back in place. */
+function listDefinition({ lines, elements }: FakeFipTable): string {
+  const counters = [...elements].filter((e) => e.startsWith('counter ')).flatMap((e) => [`\tcounter ${e.slice(8)} {`, '\t}']);
+  const out: string[] = [lines[0]!, ...counters];
+  let map = '';
+  for (const line of lines.slice(1)) {
+    out.push(line);
+    map = /^\tmap (\S+) \{$/.exec(line)?.[1] ?? map;
+    if (map && line.startsWith('\t\ttype ')) {
+      const ofMap = [...elements].filter((e) => e.startsWith(`${map} `)).map((e) => e.split(' ').slice(1).join(' : '));
+      if (ofMap.length > 0) out.push(`\t\telements = { ${ofMap.join(', ')} }`);
+      map = '';
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** One element operation of a delta on the fake's elements; false when nft would refuse it (a delete of what is absent). */
+function applyOperation(elements: Set<string>, line: string): boolean {
+  const counter = /^(add|delete) counter inet astara-fip (\S+)$/.exec(line);
+  if (counter) {
+    if (counter[1] === 'add') elements.add(`counter ${counter[2]!}`);
+    return counter[1] === 'add' || elements.delete(`counter ${counter[2]!}`);
+  }
+  const element = /^(add|delete) element inet astara-fip (\S+) \{ (.*) \}$/.exec(line);
+  if (!element) return false;
+  const [, verb, map, body] = element;
+  if (verb === 'add') {
+    elements.add(`${map!} ${body!.replace(' : ', ' ').replace(/"/g, '')}`);
+    return true;
+  }
+  const present = [...elements].find((e) => e.startsWith(`${map!} ${body!} `));
+  return present !== undefined && elements.delete(present);
+}
+
+/**
  * The shared fake host, whose rule sets are texts: `*tables-restore` replaces
- * the tables it names, `*tables-save` prints them; every command is recorded.
+ * the tables it names, `*tables-save` prints them; `nft` replaces, changes,
+ * lists and deletes the floating IPs' table; every command is recorded.
  */
 class FakeHost extends FakeRunner {
   readonly tables: Record<string, Map<string, string>> = { iptables: new Map(), ip6tables: new Map() };
+  fip: FakeFipTable | undefined;
   /** Commands (joined argv), or texts of their input, that fail. */
   readonly failing = new Set<string>();
 
@@ -53,12 +127,41 @@ class FakeHost extends FakeRunner {
       }
       return {};
     }
-    if (argv[0] === 'nft') {
-      for (const [, family, table] of input.matchAll(/^delete table (ip6?) (\w+)$/gm)) {
-        this.tables[family === 'ip' ? 'iptables' : 'ip6tables']!.delete(table!);
-      }
-    }
+    if (argv[0] === 'nft') return this.#nft(argv, input);
     return {}; // unshare -n ...: the throwaway namespace accepts
+  }
+
+  #nft(argv: readonly string[], input: string): Partial<CommandResult> {
+    const joined = argv.join(' ');
+    if (joined === 'nft -c -f -') return {};
+    if (joined.endsWith('list table inet astara-fip')) {
+      if (!this.fip) return { stderr: 'Error: No such file or directory', exitCode: 1 };
+      if (argv[1] !== '-j') return { stdout: listDefinition(this.fip) };
+      const maps = new Map<string, string[][]>();
+      const objects: object[] = [{ table: { family: 'inet', name: 'astara-fip', handle: 1 } }, { chain: { structure: this.fip.lines.join('\n') } }];
+      for (const element of this.fip.elements) {
+        const [kind = '', ...rest] = element.split(' ');
+        if (kind === 'counter') objects.push({ counter: { name: rest[0], packets: 0, bytes: 0 } });
+        else maps.set(kind, [...(maps.get(kind) ?? []), rest]);
+      }
+      for (const [name, elem] of maps) objects.push({ map: { name, elem } });
+      return { stdout: JSON.stringify({ nftables: objects }) };
+    }
+    for (const [, family, table] of input.matchAll(/^delete table (ip6?) (\w+)$/gm)) {
+      this.tables[family === 'ip' ? 'iptables' : 'ip6tables']!.delete(table!);
+    }
+    if (input.includes('delete table inet astara-fip\n')) {
+      this.fip = input.includes('table inet astara-fip {') ? parseDefinition(input) : undefined;
+      return {};
+    }
+    if (!input.startsWith('add ') && !input.startsWith('delete element') && !input.startsWith('delete counter')) return {};
+    // A delta: all or nothing, as one nft transaction.
+    if (!this.fip) return { stderr: 'Error: No such file or directory', exitCode: 1 };
+    const elements = new Set(this.fip.elements);
+    const refused = input.split('\n').find((line) => line !== '' && !applyOperation(elements, line));
+    if (refused !== undefined) return { stderr: `Error: Could not process rule: No such file or directory\n${refused}`, exitCode: 1 };
+    this.fip = { lines: this.fip.lines, elements };
+    return {};
   }
 }
 
@@ -73,7 +176,8 @@ describe('FirewallDriver', () => {
     const rules = labRules();
     const first = await driver.apply(rules, context(host));
     assert.equal(first.changed, true);
-    assert.deepEqual(host.changes(), ['iptables-restore', 'ip6tables-restore']);
+    assert.deepEqual(host.changes().sort(), ['ip6tables-restore', 'iptables-restore', 'nft -f -']);
+    assert.ok(host.fip, 'the floating IPs’ table is made, even without floating IPs');
     assert.match(host.save('iptables'), /-A astara-postrouting -o eth1 -j SNAT --to-source 192\.0\.2\.2/);
 
     host.commands.length = 0;
@@ -82,8 +186,8 @@ describe('FirewallDriver', () => {
     assert.deepEqual(host.changes(), []);
     assert.equal(second.undo, undefined);
     assert.deepEqual(second.memory, first.memory);
-    // One save per family, nothing else (the CHECKSUM probe ran once, on the first apply).
-    assert.deepEqual(host.commands.map((c) => c.argv.join(' ')).sort(), ['ip6tables-save', 'iptables-save']);
+    // One save per family and one listing of the floating IPs' table, nothing else (the CHECKSUM probe ran once, on the first apply).
+    assert.deepEqual(host.commands.map((c) => c.argv.join(' ')).sort(), ['ip6tables-save', 'iptables-save', 'nft -j list table inet astara-fip']);
   });
 
   it('re-applies a family whose live rules drifted from what was applied', async () => {
@@ -113,12 +217,13 @@ describe('FirewallDriver', () => {
     host.commands.length = 0;
     await outcome.undo();
     assert.deepEqual({ v4: host.save('iptables'), v6: host.save('ip6tables') }, before);
-    // IPv6 had no table at all: nothing to restore, only tables to delete.
-    assert.deepEqual(host.changes(), ['nft -f -', 'iptables-restore', 'nft -f -']);
+    // IPv6 had no table at all: nothing to restore, only tables to delete; nor had the floating IPs.
+    assert.deepEqual(host.changes().sort(), ['iptables-restore', 'nft -f -', 'nft -f -', 'nft -f -']);
     assert.deepEqual(
-      host.commands.filter((c) => c.argv[0] === 'nft').map((c) => c.input),
-      ['delete table ip6 filter\ndelete table ip6 nat\n', 'delete table ip nat\ndelete table ip mangle\n'],
+      host.commands.filter((c) => c.argv[0] === 'nft').map((c) => c.input).sort(),
+      ['delete table ip nat\ndelete table ip mangle\n', 'delete table ip6 filter\ndelete table ip6 nat\ndelete table ip6 mangle\n', 'table inet astara-fip\ndelete table inet astara-fip\n'],
     );
+    assert.equal(host.fip, undefined);
   });
 
   it('puts IPv4 back when IPv6 fails, and throws', async () => {
@@ -153,24 +258,95 @@ describe('FirewallDriver', () => {
     });
   });
 
-  it('does not prove a document again for floating IPs added or removed, but does for any other change', async () => {
+  it('proves the floating IPs’ table with nft -c only when its structure changes', async () => {
     const host = new FakeHost();
     const driver = new FirewallDriver(logger);
-    const proofs = () => host.commands.filter((c) => c.argv[0] === 'unshare' && c.argv[2] !== 'true').map((c) => c.argv[2]);
-    const one = [{ floating_ip: '203.0.113.10', fixed_ip: '198.51.100.10' }];
+    const checks = () => host.commands.filter((c) => c.argv.join(' ') === 'nft -c -f -').length;
+    const proofs = () => host.commands.filter((c) => c.argv[0] === 'unshare' && c.argv[2] !== 'true').length;
     await driver.check(labRules([]), context(host));
-    await driver.check(labRules(one), context(host));
-    // Both families without floating IPs, the CHECKSUM probe, then IPv4 again: the first floating IP proves its rules' shapes.
-    assert.deepEqual(proofs().sort(), ['ip6tables-restore', 'iptables-restore', 'iptables-restore', 'iptables-restore']);
+    assert.equal(checks(), 1);
     host.commands.length = 0;
-    await driver.check(labRules([...one, { floating_ip: '203.0.113.11', fixed_ip: '198.51.100.74' }]), context(host));
-    await driver.check(labRules([{ floating_ip: '203.0.113.12', fixed_ip: '198.51.100.74' }]), context(host));
-    await driver.check(labRules([]), context(host));
-    assert.deepEqual(proofs(), [], 'floating IPs added, moved, removed: no proof');
-    const structural = labRules(one);
-    const withRule = { ...structural, v4: { ...structural.v4, tables: structural.v4.tables.map((t) => (t.name === 'filter' ? { ...t, rules: [...t.rules, { text: '-A astara-forward -d 203.0.113.99/32 -j DROP' }] } : t)) } };
-    await driver.check(withRule, context(host));
-    assert.deepEqual(proofs(), ['iptables-restore'], 'another rule: proven');
+    await driver.check(labRules(ONE), context(host));
+    await driver.check(labRules([...ONE, TWO]), context(host));
+    assert.deepEqual([checks(), proofs()], [0, 0], 'floating IPs added or removed: no proof of either kind');
+    const rules = labRules(ONE);
+    await driver.check({ ...rules, fip: { ...rules.fip, externalIf: 'eth9' } }, context(host));
+    assert.equal(checks(), 1, 'another interface: checked');
+    host.failing.add('eth8');
+    await assert.rejects(driver.check({ ...rules, fip: { ...rules.fip, externalIf: 'eth8' } }, context(host)), /nft refused the floating IPs' table/);
+  });
+
+  it('adds and removes a floating IP as one element transaction: no restore, no save of its own, no whole table', async () => {
+    const host = new FakeHost();
+    const driver = new FirewallDriver(logger);
+    const first = await driver.apply(labRules(ONE), context(host));
+    host.commands.length = 0;
+    const added = await driver.apply(labRules([...ONE, TWO]), context(host, first.memory));
+    assert.equal(added.changed, true);
+    assert.deepEqual(host.changes(), ['nft -f -']);
+    const delta = host.commands.find((c) => c.mutating)!.input;
+    assert.doesNotMatch(delta, /table|203\.0\.113\.10/, 'only the new floating IP’s counters and elements');
+    assert.match(delta, /^add element inet astara-fip dnat4 \{ 203\.0\.113\.11 : 198\.51\.100\.74 \}$/m);
+    assert.ok(!host.commands.some((c) => c.argv.join(' ').includes('list table')), 'the table is not read');
+    assert.deepEqual(added.memory?.fip?.pairs, ['203.0.113.10 198.51.100.10', '203.0.113.11 198.51.100.74']);
+    assert.ok(host.fip?.elements.has('snat4 198.51.100.74 203.0.113.11'));
+
+    // Its undo is the inverse delta.
+    await added.undo?.();
+    assert.deepEqual([...host.fip!.elements].filter((e) => e.includes('198.51.100.74')), []);
+    assert.ok(host.fip!.elements.has('dnat4 203.0.113.10 198.51.100.10'));
+
+    host.commands.length = 0;
+    const removed = await driver.apply(labRules([]), context(host, first.memory));
+    assert.deepEqual(host.changes(), ['nft -f -']);
+    assert.match(host.commands.find((c) => c.mutating)!.input, /^delete element inet astara-fip dnat4 \{ 203\.0\.113\.10 \}$/m);
+    assert.deepEqual(removed.memory?.fip?.pairs, []);
+    assert.equal(host.fip!.elements.size, 0);
+  });
+
+  it('with the host verified (previous rules given), a floating IP added is the nft transaction alone: no save, no listing', async () => {
+    const host = new FakeHost();
+    const driver = new FirewallDriver(logger);
+    const before = labRules(ONE);
+    const first = await driver.apply(before, context(host));
+    host.commands.length = 0;
+    const added = await driver.apply(labRules([...ONE, TWO]), context(host, first.memory), before);
+    assert.deepEqual(host.commands.map((c) => c.argv.join(' ')), ['nft -f -']);
+    assert.deepEqual(added.memory?.v4, first.memory?.v4);
+    // Rules of a family that changed are still compared with the host and applied.
+    host.commands.length = 0;
+    const changed = { ...before, v6: { ...before.v6, tables: before.v6.tables.map((t) => (t.name === 'filter' ? { ...t, rules: [...t.rules, { text: '-A astara-forward -d 2001:db8::9/128 -j DROP' }] } : t)) } };
+    await driver.apply(changed, context(host, first.memory), before);
+    assert.deepEqual(host.changes(), ['ip6tables-restore']);
+  });
+
+  it('replaces the table whole when a delta finds it drifted, or when a re-apply reads it changed', async () => {
+    const host = new FakeHost();
+    const driver = new FirewallDriver(logger);
+    const first = await driver.apply(labRules(ONE), context(host));
+    const full = host.fip!;
+
+    // A map element deleted by hand: the delta that deletes it fails whole, and the table is replaced.
+    host.fip = { lines: full.lines, elements: new Set([...full.elements].filter((e) => !e.startsWith('dnat4 '))) };
+    host.commands.length = 0;
+    const removed = await driver.apply(labRules([TWO]), context(host, first.memory));
+    const inputs = host.commands.filter((c) => c.mutating).map((c) => c.input);
+    assert.equal(inputs.length, 2);
+    assert.match(inputs[0]!, /^delete element/);
+    assert.match(inputs[1]!, /^table inet astara-fip\ndelete table inet astara-fip\ntable inet astara-fip \{/);
+    assert.ok(host.fip.elements.has('dnat4 203.0.113.11 198.51.100.74') && !host.fip.elements.has('dnat4 203.0.113.10 198.51.100.10'));
+    assert.deepEqual(removed.memory?.fip?.pairs, ['203.0.113.11 198.51.100.74']);
+
+    // The same document again after a hand-deleted element (the verification saw the drift): read, found changed, replaced.
+    host.fip = { lines: host.fip.lines, elements: new Set([...host.fip.elements].filter((e) => !e.startsWith('snat4 '))) };
+    host.commands.length = 0;
+    const repaired = await driver.apply(labRules([TWO]), context(host, removed.memory));
+    assert.equal(repaired.changed, true);
+    assert.ok(host.fip.elements.has('snat4 198.51.100.74 203.0.113.11'));
+    // Its undo puts back what was there, drift included.
+    await repaired.undo?.();
+    assert.ok(!host.fip.elements.has('snat4 198.51.100.74 203.0.113.11'));
+    assert.ok(host.fip.elements.has('dnat4 203.0.113.11 198.51.100.74'));
   });
 
   it('leaves CHECKSUM rules out when the kernel refuses the target', async () => {

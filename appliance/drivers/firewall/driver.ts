@@ -1,13 +1,31 @@
 // The host side of the firewall: each family's document is proven in a
 // throwaway network namespace, then applied whole and atomically with
-// iptables-restore / ip6tables-restore, and only when the host differs.
+// iptables-restore / ip6tables-restore, and only when the host differs. The
+// floating IPs' nftables table (nft.ts) is replaced whole when its structure
+// changes or the host no longer holds what was applied, and otherwise changed
+// by its elements only: a floating IP added or removed costs the same at any size.
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Family } from '../../../contract/index.js';
 import { CheckFailedError, messageOf } from '../../engine/engine.js';
 import type { Applied, ApplyContext, CheckContext } from '../../engine/subsystem.js';
 import type { CommandResult, CommandRunner } from '../../host/exec.js';
-import { emptyTableDocument, FLOATING_IP_CHAINS, OWNED_TABLES, restoreDocument, type FirewallRules, type TableName } from './render.js';
+import {
+  deltaText,
+  DELETE_TABLE_TEXT,
+  desiredElements,
+  elementDelta,
+  FIP_TABLE,
+  inverseDelta,
+  liveTable,
+  pairKey,
+  replaceText,
+  tableDefinition,
+  type FloatingIpTable,
+  type LiveTable,
+} from './nft.js';
+import { emptyTableDocument, OWNED_TABLES, restoreDocument, type FirewallRules, type TableName } from './render.js';
 
 const COMMANDS: Readonly<Record<Family, { restore: string; save: string; nft: string }>> = {
   4: { restore: 'iptables-restore', save: 'iptables-save', nft: 'ip' },
@@ -20,22 +38,31 @@ export interface FamilyMemory {
   readonly document: string;
   readonly live: string;
 }
-export type FirewallMemory = Partial<Record<'v4' | 'v6', FamilyMemory>>;
+/**
+ * What the last apply left in the floating IPs' table: hashes of its rendered
+ * structure and of the live structure right after the last full replace (a
+ * delta changes neither), and the floating IPs (pairKey) it holds.
+ */
+export interface FipMemory {
+  readonly structure: string;
+  readonly live: string;
+  readonly pairs: readonly string[];
+}
+export type FirewallMemory = Partial<Record<'v4' | 'v6', FamilyMemory>> & { readonly fip?: FipMemory };
 
-interface FamilyOutcome {
-  readonly memory: FamilyMemory;
+interface Outcome<Memory> {
+  readonly memory: Memory;
   readonly undo?: () => Promise<void>;
 }
+
+const NFT_APPLY = ['nft', '-f', '-'];
+const NFT_LIST = ['nft', '-j', 'list', 'table', 'inet', FIP_TABLE];
 
 const PROVEN_LIMIT = 32;
 
 export class FirewallDriver {
-  /**
-   * The structures (documentStructure) of documents that applied cleanly in a
-   * throwaway namespace, with whether that document had floating-IP rules
-   * (then their shapes are proven too).
-   */
-  readonly #proven = new Map<string, boolean>();
+  /** Hashes of the documents (and floating-IP table structures) that were proven. */
+  readonly #proven = new Set<string>();
   #checksumFill: Promise<boolean> | undefined;
   #sandbox: Promise<boolean> | undefined;
 
@@ -49,51 +76,128 @@ export class FirewallDriver {
   /**
    * `iptables-restore --test` on the nf_tables backend accepts rules that
    * then fail for real, so each document is applied for real in a fresh,
-   * empty network namespace (30-40 ms per family, both at once; 115 ms for
-   * W2's IPv4 document, 1.6 s with 20,000 floating IPs). A document is not
-   * proven again when one with the same structure was, and either it has no
-   * floating-IP rules or that one had some too: the most common change, a
-   * floating IP added or removed, is then not proven at all.
+   * empty network namespace (30-40 ms per family, both at once). A document
+   * proven once is not proven again; the floating IPs are not in these
+   * documents, so adding or removing one proves nothing here. The floating
+   * IPs' table is checked by `nft -c` (the kernel validates the whole
+   * transaction without committing it) when its structure changes: its
+   * elements are addresses the contract validated, in maps of fixed types.
    */
   async check(rules: FirewallRules, context: CheckContext): Promise<void> {
     const texts = await Promise.all(FAMILIES.map((family) => this.documentText(rules, family, context.runner)));
-    await Promise.all(
-      FAMILIES.map(async (family, i) => {
+    await Promise.all([
+      ...FAMILIES.map(async (family, i) => {
         const text = texts[i]!;
-        const { structure, floating } = documentStructure(text);
-        const key = `${family}:${sha256(structure)}`;
-        const provenWithFloating = this.#proven.get(key);
-        if (provenWithFloating === true || (provenWithFloating === false && !floating)) return;
+        const key = `${family}:${sha256(text)}`;
+        if (this.#proven.has(key)) return;
         const result = await this.#tryInSandbox(family, text, context.runner);
         if (result.exitCode !== 0) throw new CheckFailedError('firewall', restoreFailure(COMMANDS[family].restore, text, result));
-        this.#proven.delete(key);
-        this.#proven.set(key, floating);
-        if (this.#proven.size > PROVEN_LIMIT) this.#proven.delete(this.#proven.keys().next().value!);
+        this.#remember(key);
       }),
-    );
+      this.#checkFip(rules.fip, context.runner),
+    ]);
   }
 
-  async apply(rules: FirewallRules, context: ApplyContext<FirewallMemory>): Promise<Applied<FirewallMemory>> {
+  async #checkFip(table: FloatingIpTable, runner: CommandRunner): Promise<void> {
+    const key = `fip:${sha256(tableDefinition(table, false))}`;
+    if (this.#proven.has(key)) return;
+    const text = replaceText(tableDefinition(table));
+    const result = await runner.read(['nft', '-c', '-f', '-'], { input: text, allowFailure: true });
+    if (result.exitCode !== 0) throw new CheckFailedError('firewall', `nft refused the floating IPs' table: ${result.stderr.trim() || `exit ${result.exitCode}`}`);
+    this.#remember(key);
+  }
+
+  #remember(key: string): void {
+    this.#proven.add(key);
+    if (this.#proven.size > PROVEN_LIMIT) this.#proven.delete(this.#proven.values().next().value!);
+  }
+
+  /**
+   * `previous`: the rules of the last apply, given while the host is verified
+   * to hold what it left (engine.ts). A family whose rules are those is then
+   * not read at all, and the floating IPs' table not read to be compared: a
+   * floating IP added or removed is one nft transaction and nothing else.
+   */
+  async apply(rules: FirewallRules, context: ApplyContext<FirewallMemory>, previous?: FirewallRules): Promise<Applied<FirewallMemory>> {
     const memory: FirewallMemory = context.memory ?? {};
-    // The families are independent: both run at once.
-    const outcomes = await Promise.allSettled(FAMILIES.map((family) => this.#applyFamily(rules, family, memory, context)));
+    const verified = (family: Family) => {
+      const key = family === 4 ? 'v4' : 'v6';
+      return previous !== undefined && memory[key] !== undefined && isDeepStrictEqual(previous[key], rules[key]);
+    };
+    // The families and the floating IPs' table are independent: all run at once.
+    const outcomes = await Promise.allSettled<Outcome<FamilyMemory | FipMemory>>([
+      ...FAMILIES.map((family) =>
+        verified(family) ? Promise.resolve({ memory: memory[family === 4 ? 'v4' : 'v6']! }) : this.#applyFamily(rules, family, memory, context),
+      ),
+      this.#applyFip(rules.fip, memory.fip, context, previous !== undefined),
+    ]);
     const undos = outcomes.flatMap((o) => (o.status === 'fulfilled' && o.value.undo ? [o.value.undo] : []));
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) {
-      // The other family may already be replaced: put it back before failing.
+      // The others may already be changed: put them back before failing.
       await runUndos(undos, context.logger);
       throw failed.reason;
     }
-    const next: FirewallMemory = {};
-    for (const [i, family] of FAMILIES.entries()) {
-      const outcome = outcomes[i] as PromiseFulfilledResult<FamilyOutcome>;
-      next[family === 4 ? 'v4' : 'v6'] = outcome.value.memory;
-    }
+    const [v4, v6, fip] = outcomes.map((o) => (o as PromiseFulfilledResult<Outcome<FamilyMemory | FipMemory>>).value.memory);
     return {
       changed: undos.length > 0,
-      memory: next,
+      memory: { v4: v4 as FamilyMemory, v6: v6 as FamilyMemory, fip: fip as FipMemory },
       ...(undos.length > 0 ? { undo: () => runUndos(undos, context.logger, true) } : {}),
     };
+  }
+
+  /**
+   * The floating IPs' table. With the structure last applied, only the
+   * elements that differ are added and deleted, in one transaction, without
+   * reading the table: a deleted element that is not there (the table
+   * drifted) fails it whole, and the table is then replaced. With nothing to
+   * add or delete (a re-apply in full, as after the live-state verification
+   * saw a drift), the table is read and compared, and replaced if it differs.
+   */
+  async #applyFip(table: FloatingIpTable, remembered: FipMemory | undefined, context: ApplyContext<FirewallMemory>, hostVerified: boolean): Promise<Outcome<FipMemory>> {
+    const { runner, logger } = context;
+    const structure = sha256(tableDefinition(table, false));
+    if (remembered?.structure === structure) {
+      const delta = elementDelta(remembered.pairs, table.pairs);
+      if (delta.added.length + delta.removed.length > 0) {
+        const applied = await runner.change(NFT_APPLY, { input: deltaText(delta), allowFailure: true });
+        if (applied.exitCode === 0) {
+          logger.info({ added: delta.added.length, removed: delta.removed.length }, 'floating IPs changed');
+          return {
+            memory: { ...remembered, pairs: table.pairs.map(pairKey) },
+            undo: async () => {
+              await runner.change(NFT_APPLY, { input: deltaText(inverseDelta(delta)) });
+            },
+          };
+        }
+        logger.warn({ detail: applied.stderr.trim() }, "the floating IPs' table is not what the agent left: replacing it whole");
+      } else if (hostVerified) {
+        return { memory: remembered };
+      } else {
+        const live = await readFipTable(runner);
+        if (live && sha256(live.structure) === remembered.live && sameList(live.elements, desiredElements(table.pairs))) return { memory: remembered };
+      }
+    }
+    return this.#replaceFip(table, structure, context);
+  }
+
+  /** The whole table in one transaction; undone by putting back what was listed before, or deleting it if there was none. */
+  async #replaceFip(table: FloatingIpTable, structure: string, context: ApplyContext<FirewallMemory>): Promise<Outcome<FipMemory>> {
+    const { runner } = context;
+    const before = await runner.read(['nft', 'list', 'table', 'inet', FIP_TABLE], { allowFailure: true });
+    await runner.change(NFT_APPLY, { input: replaceText(tableDefinition(table)) });
+    const undo = async () => {
+      await runner.change(NFT_APPLY, { input: before.exitCode === 0 ? replaceText(before.stdout) : DELETE_TABLE_TEXT });
+    };
+    try {
+      const live = await readFipTable(runner);
+      if (!live) throw new Error(`nft applied the table inet ${FIP_TABLE} but does not list it`);
+      context.logger.info({ floatingIps: table.pairs.length }, "floating IPs' table replaced");
+      return { memory: { structure, live: sha256(live.structure), pairs: table.pairs.map(pairKey) }, undo };
+    } catch (error) {
+      await undo();
+      throw error;
+    }
   }
 
   /**
@@ -101,7 +205,7 @@ export class FirewallDriver {
    * live tables are still exactly what that apply left (one save tells both,
    * and is what an undo restores); otherwise replaced whole, atomically.
    */
-  async #applyFamily(rules: FirewallRules, family: Family, memory: FirewallMemory, context: ApplyContext<FirewallMemory>): Promise<FamilyOutcome> {
+  async #applyFamily(rules: FirewallRules, family: Family, memory: FirewallMemory, context: ApplyContext<FirewallMemory>): Promise<Outcome<FamilyMemory>> {
     const { runner } = context;
     const [text, save] = await Promise.all([this.documentText(rules, family, runner), runner.read([COMMANDS[family].save])]);
     const before = save.stdout;
@@ -184,17 +288,6 @@ export function ownedTables(save: string, family: Family): string {
   return kept.join('\n');
 }
 
-/**
- * A document without the rules of its floating-IP chains (FLOATING_IP_CHAINS:
- * their declarations and the jumps to them stay), and whether it had any.
- */
-export function documentStructure(text: string): { structure: string; floating: boolean } {
-  const prefixes = FLOATING_IP_CHAINS.map((chain) => `-A ${chain} `);
-  const lines = text.split('\n');
-  const kept = lines.filter((line) => !prefixes.some((prefix) => line.startsWith(prefix)));
-  return { structure: kept.join('\n'), floating: kept.length < lines.length };
-}
-
 /** Table names present in `iptables-save` output. */
 export function tablesIn(save: string): TableName[] {
   return save
@@ -228,6 +321,16 @@ async function runUndos(undos: readonly (() => Promise<void>)[], logger: Logger,
 /** The memory persisted by an earlier apply; anything unexpected counts as none (the rules are then compared and replaced). */
 export function parseFirewallMemory(value: unknown): FirewallMemory | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
+}
+
+/** The floating IPs' table as the host holds it, or undefined when there is none. */
+async function readFipTable(runner: CommandRunner): Promise<LiveTable | undefined> {
+  const listing = await runner.read(NFT_LIST, { allowFailure: true });
+  return listing.exitCode === 0 ? liveTable(listing.stdout) : undefined;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
 }
 
 function sha256(text: string): string {

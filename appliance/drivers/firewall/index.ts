@@ -16,6 +16,6 @@ export function createFirewallSubsystem(env: DriverEnvironment): Subsystem<Firew
     collectsFirewall: true,
     render: (model, host) => renderFirewall(model, host, options),
     check: (rules, context) => driver.check(rules, context),
-    apply: (rules, context) => driver.apply(rules, context),
+    apply: (rules, context, previous) => driver.apply(rules, context, previous),
   };
 }

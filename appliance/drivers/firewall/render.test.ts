@@ -78,10 +78,8 @@ describe('renderFirewall', () => {
 :astara-mgmt - [0:0]
 :astara-external - [0:0]
 :astara-internal - [0:0]
-:astara-fip-acct - [0:0]
 :astara-forward - [0:0]
 -A INPUT -j astara-input
--A FORWARD -j astara-fip-acct
 -A FORWARD -j astara-forward
 -A astara-input -i lo -j ACCEPT
 -A astara-input -p icmp -m icmp --icmp-type 8 -j ACCEPT
@@ -99,8 +97,6 @@ describe('renderFirewall', () => {
 -A astara-internal -i eth3 -p udp -m udp --dport 67 -j ACCEPT
 -A astara-internal -d 198.51.100.1/32 -i eth2 -p tcp -m tcp --dport 9602 -j ACCEPT
 -A astara-internal -d 198.51.100.65/32 -i eth3 -p tcp -m tcp --dport 9603 -j ACCEPT
--A astara-fip-acct -d 198.51.100.10/32 -i eth1 -m comment --comment "fip-in 203.0.113.10 198.51.100.10"
--A astara-fip-acct -s 198.51.100.10/32 -o eth1 -m comment --comment "fip-out 203.0.113.10 198.51.100.10"
 -A astara-forward -i eth0 -j DROP
 -A astara-forward -o eth0 -j DROP
 COMMIT
@@ -110,28 +106,16 @@ COMMIT
 :OUTPUT ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
 :astara-prerouting - [0:0]
-:astara-output - [0:0]
 :astara-postrouting - [0:0]
-:astara-fip-dnat - [0:0]
-:astara-fip-snat - [0:0]
 -A PREROUTING -j astara-prerouting
--A OUTPUT -j astara-output
 -A POSTROUTING -j astara-postrouting
 -A astara-prerouting -i eth2 -j MARK --set-xmark 0x10000/0x10000
 -A astara-prerouting -i eth3 -j MARK --set-xmark 0x10000/0x10000
 -A astara-prerouting -d 169.254.169.254/32 -i eth2 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.1:9602
 -A astara-prerouting -d 169.254.169.254/32 -i eth3 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.65:9603
--A astara-prerouting -i eth1 -j astara-fip-dnat
--A astara-prerouting -i eth2 -j astara-fip-dnat
--A astara-prerouting -i eth3 -j astara-fip-dnat
--A astara-output -j astara-fip-dnat
 -A astara-postrouting -m mark ! --mark 0x10000/0x10000 -j RETURN
--A astara-postrouting -o eth1 -j astara-fip-snat
 -A astara-postrouting -o eth1 -j SNAT --to-source 192.0.2.2
--A astara-postrouting ! -o eth1 -m conntrack --ctstate DNAT -j astara-fip-snat
 -A astara-postrouting ! -o eth1 -m conntrack --ctstate DNAT -j SNAT --to-source 192.0.2.2
--A astara-fip-dnat -d 203.0.113.10/32 -j DNAT --to-destination 198.51.100.10
--A astara-fip-snat -s 198.51.100.10/32 -j SNAT --to-source 203.0.113.10
 COMMIT
 *mangle
 :PREROUTING ACCEPT [0:0]
@@ -139,7 +123,9 @@ COMMIT
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
+:astara-exempt - [0:0]
 :astara-checksum - [0:0]
+-A POSTROUTING -j astara-exempt
 -A POSTROUTING -j astara-checksum
 -A astara-checksum -o eth2 -p udp -m udp --sport 67 -j CHECKSUM --checksum-fill
 -A astara-checksum -o eth3 -p udp -m udp --sport 67 -j CHECKSUM --checksum-fill
@@ -157,10 +143,8 @@ COMMIT
 :astara-mgmt - [0:0]
 :astara-external - [0:0]
 :astara-internal - [0:0]
-:astara-fip-acct - [0:0]
 :astara-forward - [0:0]
 -A INPUT -j astara-input
--A FORWARD -j astara-fip-acct
 -A FORWARD -j astara-forward
 -A astara-input -i lo -j ACCEPT
 -A astara-input -d fdca:3ba5:a17a:acda::2/128 ! -i eth0 -j DROP
@@ -187,13 +171,22 @@ COMMIT
 :OUTPUT ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
 :astara-prerouting - [0:0]
-:astara-output - [0:0]
 :astara-postrouting - [0:0]
-:astara-fip-dnat - [0:0]
-:astara-fip-snat - [0:0]
 -A PREROUTING -j astara-prerouting
--A OUTPUT -j astara-output
 -A POSTROUTING -j astara-postrouting
+-A astara-prerouting -i eth2 -j MARK --set-xmark 0x10000/0x10000
+-A astara-prerouting -i eth3 -j MARK --set-xmark 0x10000/0x10000
+-A astara-postrouting -m mark ! --mark 0x10000/0x10000 -j RETURN
+-A astara-postrouting ! -o eth1 -m conntrack --ctstate DNAT -j SNAT --to-source 2001:db8:e::2
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:astara-exempt - [0:0]
+-A POSTROUTING -j astara-exempt
 COMMIT
 `,
     );
@@ -244,12 +237,13 @@ COMMIT
     ]);
     assert.ok(!chain('astara-mgmt').some((r) => r.includes('1002')), 'an IPv6 rule stays out of IPv4');
     assert.equal(chain('astara-mgmt', rulesOf(text(rules, 6))).at(-1), '-A astara-mgmt -p udp -m udp --dport 1002 -j ACCEPT');
-    // Service DNAT after the tenant mark, before floating IPs; exemptions before anything is NATed.
-    assert.deepEqual(chain('astara-prerouting').slice(2, 4), [
+    // Service DNAT after the tenant mark (the floating IPs' DNAT is in nft, at a later priority); exemptions before
+    // anything is NATed here, and as a mark in mangle for the floating IPs' SNAT.
+    assert.deepEqual(chain('astara-prerouting').slice(2), [
       '-A astara-prerouting -d 192.0.2.99/32 -i eth2 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.51.100.1:8080',
-      '-A astara-prerouting -i eth1 -j astara-fip-dnat',
     ]);
     assert.equal(chain('astara-postrouting')[0], '-A astara-postrouting -d 203.0.113.0/24 -j RETURN');
+    assert.deepEqual(chain('astara-exempt'), ['-A astara-exempt -d 203.0.113.0/24 -j MARK --set-xmark 0x20000/0x20000']);
   });
 
   it('renders the IPv6 nat table for a service\'s IPv6 DNAT even without IPv6 floating IPs', () => {
@@ -324,7 +318,9 @@ COMMIT
     ];
     for (const family of [4, 6] as const) {
       const added = rulesOf(text(vpn, family)).filter((r) => !rulesOf(text(plain, family)).includes(r));
-      assert.deepEqual(added, family === 4 ? [...ipsec, '-A astara-postrouting -m policy --dir out --pol ipsec -j RETURN'] : ipsec);
+      // The exemption twice: in nat (no router-address SNAT) and as the mark the floating IPs' SNAT (nft) returns on.
+      const exempt = ['-A astara-postrouting -m policy --dir out --pol ipsec -j RETURN', '-A astara-exempt -m policy --dir out --pol ipsec -j MARK --set-xmark 0x20000/0x20000'];
+      assert.deepEqual(added, [...ipsec, ...exempt]);
     }
   });
 
@@ -351,22 +347,34 @@ COMMIT
     assert.deepEqual(checksum, ['-A astara-checksum -o eth2 -p udp -m udp --sport 67 -j CHECKSUM --checksum-fill']);
   });
 
-  it('renders IPv6 floating IPs 1:1 in the IPv6 nat table, without a default IPv6 SNAT', () => {
+  it('renders the floating IPs of both families into the nftables table only: the restore documents do not change with them', () => {
     const doc = labDoc();
     doc.floating_ips.push({ floating_ip: '2001:db8:e::10', fixed_ip: 'fd00:a::10' });
-    const nat6 = rulesOf(text(render(doc), 6)).filter((r) => /astara-(prerouting|output|postrouting|fip)/.test(r));
-    assert.ok(nat6.includes('-A astara-fip-dnat -d 2001:db8:e::10/128 -j DNAT --to-destination fd00:a::10'));
-    assert.ok(nat6.includes('-A astara-fip-snat -s fd00:a::10/128 -j SNAT --to-source 2001:db8:e::10'));
-    assert.ok(!nat6.includes('-A astara-postrouting -o eth1 -j SNAT --to-source 2001:db8:e::2'));
-    assert.ok(!rulesOf(text(render(doc), 4)).some((r) => r.includes('2001:db8')));
+    const rules = render(doc);
+    assert.deepEqual(rules.fip.pairs, [
+      { family: 4, floating: '203.0.113.10', fixed: '198.51.100.10' },
+      { family: 6, floating: '2001:db8:e::10', fixed: 'fd00:a::10' },
+    ]);
+    assert.deepEqual([rules.fip.managementIf, rules.fip.externalIf, rules.fip.tenantMark, rules.fip.exemptMark], ['eth0', 'eth1', '0x10000/0x10000', '0x20000/0x20000']);
+    const none = render({ ...doc, floating_ips: [] });
+    assert.equal(text(rules, 4), text(none, 4));
+    assert.equal(text(rules, 6), text(none, 6));
+    assert.ok(!rulesOf(text(rules, 6)).includes('-A astara-postrouting -o eth1 -j SNAT --to-source 2001:db8:e::2'), 'no default IPv6 SNAT');
+  });
+
+  it('refuses a NAT exemption that does not end in RETURN (it is also rendered as a mark)', () => {
+    assert.throws(
+      () => renderWith(labDoc(), [{ subsystem: 'odd', rules: [{ family: 4, hook: 'nat-postrouting-exempt', rule: '-d 203.0.113.0/24 -j ACCEPT' }] }]),
+      /the odd subsystem contributed a NAT exemption that does not end in -j RETURN/,
+    );
   });
 
   it('drops a removed floating IP from both directions', () => {
     const doc = labDoc();
     doc.floating_ips = [];
-    const document = text(render(doc), 4);
-    assert.doesNotMatch(document, /203\.0\.113\.10/);
-    assert.ok(rulesOf(document).includes('-A astara-postrouting -o eth1 -j SNAT --to-source 192.0.2.2'));
+    const rules = render(doc);
+    assert.deepEqual(rules.fip.pairs, []);
+    assert.ok(rulesOf(text(rules, 4)).includes('-A astara-postrouting -o eth1 -j SNAT --to-source 192.0.2.2'));
   });
 
   it('without an external network: no source NAT, no floating IPs, external input never mentioned', () => {
@@ -378,6 +386,7 @@ COMMIT
     const document = text(render(doc), 4);
     assert.doesNotMatch(document, /SNAT|astara-input -i eth1/);
     assert.match(document, /--to-destination 198\.51\.100\.1:9602/);
+    assert.equal(render(doc).fip.externalIf, undefined);
   });
 
   it('treats isolated and load-balancer networks as tenant-facing for input; only tenant networks are NATed', () => {

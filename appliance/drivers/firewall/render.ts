@@ -5,7 +5,10 @@
 // `astara-...`; the built-in chains only jump there, so an operator reading
 // `iptables-save` can tell the agent's rules from others. The firewall's own
 // rules are what no other subsystem owns: the default policy, the management
-// plane (SSH, the agent's API), replies, ICMP, NAT and floating IPs.
+// plane (SSH, the agent's API), replies, ICMP and NAT. The floating IPs are
+// not here: they are elements of an nftables table of their own (nft.ts),
+// rendered here too (`fip`), so that adding one leaves these documents as
+// they were.
 import {
   DEFAULT_METADATA_PORT,
   isTenantNetwork,
@@ -16,14 +19,14 @@ import {
   type ParsedAddress,
 } from '../../../contract/index.js';
 import type { FirewallContribution, FirewallHook, FirewallRenderHost, RenderHost } from '../../engine/subsystem.js';
-import { accountingRules, FIP_ACCOUNTING_CHAIN } from './accounting.js';
+import type { FloatingIpTable } from './nft.js';
 
 export type TableName = 'filter' | 'nat' | 'mangle';
 
 /** The tables the agent owns in each family: restored whole, compared whole. */
 export const OWNED_TABLES: Readonly<Record<Family, readonly TableName[]>> = {
   4: ['filter', 'nat', 'mangle'],
-  6: ['filter', 'nat'],
+  6: ['filter', 'nat', 'mangle'],
 };
 
 const BUILTIN_CHAINS: Readonly<Record<TableName, readonly string[]>> = {
@@ -31,14 +34,6 @@ const BUILTIN_CHAINS: Readonly<Record<TableName, readonly string[]>> = {
   nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
   mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
 };
-
-/**
- * The chains holding one rule per floating IP (or two) and nothing else: a
- * document that differs from a proven one only in these chains' rules needs
- * no proof of its own (driver.ts), as every such rule has one of a few fixed
- * shapes over addresses the contract validated.
- */
-export const FLOATING_IP_CHAINS: readonly string[] = ['astara-fip-dnat', 'astara-fip-snat', FIP_ACCOUNTING_CHAIN];
 
 export interface Rule {
   /** Arguments as iptables-restore reads them, starting with `-A chain`. */
@@ -64,6 +59,8 @@ export interface FamilyRules {
 export interface FirewallRules {
   readonly v4: FamilyRules;
   readonly v6: FamilyRules;
+  /** The floating IPs' nftables table. */
+  readonly fip: FloatingIpTable;
 }
 
 export interface RenderOptions {
@@ -78,6 +75,13 @@ export const SSH_PORT = 22;
  * tenant traffic only: router-originated and external traffic carry no mark.
  */
 export const TENANT_MARK = '0x10000/0x10000';
+/**
+ * Marks every packet a NAT exemption (the nat-postrouting-exempt hook)
+ * matches, in the mangle table's POSTROUTING (priority -150): the floating
+ * IPs' SNAT (nft.ts, priority 99) runs before the iptables nat POSTROUTING
+ * (100) that holds the exemptions themselves, so it needs to know sooner.
+ */
+export const EXEMPT_MARK = '0x20000/0x20000';
 
 /**
  * The chain each hook's contributed rules are appended to. Input hooks land
@@ -96,16 +100,31 @@ const HOOK_CHAINS: Readonly<Record<FirewallHook, string>> = {
 /** Pure: the complete rule sets of both families for a model and the other subsystems' contributions. */
 export function renderFirewall(model: ConfigModel, host: FirewallRenderHost, options: RenderOptions): FirewallRules {
   const contributed = contributedRules(host.contributions);
-  return { v4: renderFamily(model, host, options, 4, contributed), v6: renderFamily(model, host, options, 6, contributed) };
+  return {
+    v4: renderFamily(model, host, options, 4, contributed),
+    v6: renderFamily(model, host, options, 6, contributed),
+    fip: renderFloatingIpTable(model, host),
+  };
+}
+
+/** The floating IPs of both families, each pair of one family (the contract validates that). */
+function renderFloatingIpTable(model: ConfigModel, host: RenderHost): FloatingIpTable {
+  const management = networkOfType(model, 'management');
+  const external = networkOfType(model, 'external');
+  return {
+    managementIf: management && host.realName(management.ifname),
+    externalIf: external && host.realName(external.ifname),
+    tenantMark: TENANT_MARK,
+    exemptMark: EXEMPT_MARK,
+    pairs: model.floatingIps.map(({ floating, fixed }) => ({ family: floating.family, floating: floating.text, fixed: fixed.text })),
+  };
 }
 
 /** `-A chain rule` texts per family and hook, in contribution order. */
 type ContributedRules = (family: Family, hook: FirewallHook) => string[];
 
 function renderFamily(model: ConfigModel, host: RenderHost, options: RenderOptions, family: Family, contributed: ContributedRules): FamilyRules {
-  const tables = [renderFilter(model, host, options, family, contributed), renderNat(model, host, family, contributed)];
-  if (family === 4) tables.push(renderMangle(model, host));
-  return { family, tables };
+  return { family, tables: [renderFilter(model, host, options, family, contributed), renderNat(model, host, family, contributed), renderMangle(model, host, family, contributed)] };
 }
 
 // A contributed rule is iptables-restore arguments after `-A chain` on one
@@ -118,6 +137,10 @@ function contributedRules(contributions: readonly FirewallContribution[]): Contr
     for (const { family, hook, rule } of rules) {
       if (!RULE_TEXT.test(rule)) {
         throw new Error(`the ${subsystem} subsystem contributed a firewall rule that is not one rule's matches and target: ${JSON.stringify(rule)}`);
+      }
+      // Each exemption is also a mark in the mangle table (renderMangle): a rule that ends anywhere but RETURN cannot be one.
+      if (hook === 'nat-postrouting-exempt' && !rule.endsWith(' -j RETURN')) {
+        throw new Error(`the ${subsystem} subsystem contributed a NAT exemption that does not end in -j RETURN: ${JSON.stringify(rule)}`);
       }
       const key = `${family}:${hook}`;
       const list = byHook.get(key) ?? [];
@@ -138,7 +161,6 @@ function renderFilter(model: ConfigModel, host: RenderHost, options: RenderOptio
   const managementIf = management && host.realName(management.ifname);
 
   add('-A INPUT -j astara-input');
-  add(`-A FORWARD -j ${FIP_ACCOUNTING_CHAIN}`);
   add('-A FORWARD -j astara-forward');
 
   add('-A astara-input -i lo -j ACCEPT');
@@ -175,14 +197,6 @@ function renderFilter(model: ConfigModel, host: RenderHost, options: RenderOptio
   add('-A astara-internal -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
   contributed(family, 'tenant-input').forEach(add);
 
-  // Accounting only (no target): per floating IP bytes in and out through
-  // the external interface, read by GET /v1/system/stats from the counters.
-  const external = networkOfType(model, 'external');
-  if (external) {
-    const externalIf = host.realName(external.ifname);
-    for (const floatingIp of model.floatingIps.filter((f) => f.fixed.family === family)) accountingRules(floatingIp, externalIf).forEach(add);
-  }
-
   // Forwarding is allowed, except through the management network: it is
   // not a transit network, so a tenant cannot reach the orchestrator through the router.
   if (managementIf) {
@@ -193,7 +207,7 @@ function renderFilter(model: ConfigModel, host: RenderHost, options: RenderOptio
   return {
     name: 'filter',
     policies: { INPUT: 'DROP' },
-    chains: ['astara-input', 'astara-mgmt', 'astara-external', 'astara-internal', FIP_ACCOUNTING_CHAIN, 'astara-forward'],
+    chains: ['astara-input', 'astara-mgmt', 'astara-external', 'astara-internal', 'astara-forward'],
     rules,
   };
 }
@@ -216,68 +230,59 @@ const DHCPV6_CLIENT_REPLY = (chain: string) => `-A ${chain} -s fe80::/10 -p udp 
 function renderNat(model: ConfigModel, host: RenderHost, family: Family, contributed: ContributedRules): TableRules {
   const rules: Rule[] = [];
   const add = (text: string) => rules.push({ text });
-  const host32 = family === 4 ? 32 : 128;
   const external = networkOfType(model, 'external');
   const externalIf = external && host.realName(external.ifname);
-  const tenants = model.networks.filter(isTenantNetwork);
-  const tenantIfs = tenants.map((n) => host.realName(n.ifname));
+  const tenantIfs = model.networks.filter(isTenantNetwork).map((n) => host.realName(n.ifname));
   // The router's first external address of this family: where tenant traffic without a floating IP is seen from.
   const routerAddress = external && ofFamily(external.addresses, family)[0];
-  const floatingIps = model.floatingIps.filter((f) => f.floating.family === family && f.fixed.family === family);
-  const chains = ['astara-prerouting', 'astara-output', 'astara-postrouting', 'astara-fip-dnat', 'astara-fip-snat'];
-  const serviceDnat = contributed(family, 'nat-prerouting');
 
   add('-A PREROUTING -j astara-prerouting');
-  add('-A OUTPUT -j astara-output');
   add('-A POSTROUTING -j astara-postrouting');
-  // IPv6 is routed, not NATed, unless a floating IP or a service asks for it: the chains stay, empty.
-  if (family === 6 && floatingIps.length === 0 && serviceDnat.length === 0) return { name: 'nat', policies: {}, chains, rules };
-
+  // In both families whatever the floating IPs: their SNAT (nft.ts) is for tenant traffic only.
   for (const ifname of tenantIfs) add(`-A astara-prerouting -i ${ifname} -j MARK --set-xmark ${TENANT_MARK}`);
-  // Services reached at another address (the metadata proxy at 169.254.169.254).
-  serviceDnat.forEach(add);
-
-  // Floating IPs, inbound: from outside, from tenant networks (hairpin) and from the router itself.
-  if (externalIf) add(`-A astara-prerouting -i ${externalIf} -j astara-fip-dnat`);
-  for (const ifname of tenantIfs) add(`-A astara-prerouting -i ${ifname} -j astara-fip-dnat`);
-  add('-A astara-output -j astara-fip-dnat');
-  for (const { floating, fixed } of floatingIps) {
-    add(`-A astara-fip-dnat -d ${floating.text}/${host32} -j DNAT --to-destination ${fixed.text}`);
-  }
+  // Services reached at another address (the metadata proxy at 169.254.169.254),
+  // before the floating IPs' DNAT (nft.ts, a later priority).
+  contributed(family, 'nat-prerouting').forEach(add);
 
   // Outbound: only tenant traffic is NATed, except what a subsystem exempts
-  // (IPsec-bound traffic keeps its address: the tunnel's selectors name the tenant subnets).
+  // (IPsec-bound traffic keeps its address: the tunnel's selectors name the
+  // tenant subnets). A floating IP's SNAT came before (nft.ts): what reaches
+  // here has none.
   contributed(family, 'nat-postrouting-exempt').forEach(add);
   add(`-A astara-postrouting -m mark ! --mark ${TENANT_MARK} -j RETURN`);
   if (externalIf) {
-    add(`-A astara-postrouting -o ${externalIf} -j astara-fip-snat`);
     // IPv6 tenant addresses are routed as they are (spec: source NAT is for IPv4).
     if (family === 4 && routerAddress) add(`-A astara-postrouting -o ${externalIf} -j SNAT --to-source ${routerAddress.text}`);
     // Hairpin: a tenant host reached another's floating IP. Rewrite the source
     // too, so the reply comes back through the router (the two may share a
     // subnet) and the server sees an address as it would from outside.
-    add(`-A astara-postrouting ! -o ${externalIf} -m conntrack --ctstate DNAT -j astara-fip-snat`);
     if (routerAddress) {
       add(`-A astara-postrouting ! -o ${externalIf} -m conntrack --ctstate DNAT -j SNAT --to-source ${routerAddress.text}`);
     }
   }
-  for (const { floating, fixed } of floatingIps) {
-    add(`-A astara-fip-snat -s ${fixed.text}/${host32} -j SNAT --to-source ${floating.text}`);
-  }
 
-  return { name: 'nat', policies: {}, chains, rules };
+  return { name: 'nat', policies: {}, chains: ['astara-prerouting', 'astara-postrouting'], rules };
 }
 
 // --- mangle -----------------------------------------------------------------
 
-/** DHCP replies from the router get their UDP checksum filled in (guests with checksum-offload bugs drop them otherwise). */
-function renderMangle(model: ConfigModel, host: RenderHost): TableRules {
-  const rules: Rule[] = [{ text: '-A POSTROUTING -j astara-checksum' }];
+/**
+ * DHCP replies from the router get their UDP checksum filled in (guests with
+ * checksum-offload bugs drop them otherwise); NAT exemptions mark their
+ * packets (EXEMPT_MARK) for the floating IPs' SNAT, which runs before the nat table.
+ */
+function renderMangle(model: ConfigModel, host: RenderHost, family: Family, contributed: ContributedRules): TableRules {
+  const rules: Rule[] = [{ text: '-A POSTROUTING -j astara-exempt' }];
+  for (const exemption of contributed(family, 'nat-postrouting-exempt')) {
+    rules.push({ text: `${exemption.replace(/^-A \S+/, '-A astara-exempt').replace(/ -j RETURN$/, '')} -j MARK --set-xmark ${EXEMPT_MARK}` });
+  }
+  if (family === 6) return { name: 'mangle', policies: {}, chains: ['astara-exempt'], rules };
+  rules.push({ text: '-A POSTROUTING -j astara-checksum' });
   for (const network of model.networks) {
     if (!isTenantNetwork(network) || !network.subnets.some((s) => s.cidr.family === 4 && s.dhcpEnabled)) continue;
     rules.push({ text: `-A astara-checksum -o ${host.realName(network.ifname)} -p udp -m udp --sport 67 -j CHECKSUM --checksum-fill`, needs: 'CHECKSUM' });
   }
-  return { name: 'mangle', policies: {}, chains: ['astara-checksum'], rules };
+  return { name: 'mangle', policies: {}, chains: ['astara-exempt', 'astara-checksum'], rules };
 }
 
 // --- text -------------------------------------------------------------------

@@ -100,6 +100,7 @@ describe('the ha subsystem', () => {
   it('starts conntrackd, then keepalived on its checked file, and reads its state from the FIFO', async () => {
     const outcome = await apply(pair());
     assert.ok(outcome.changed);
+    assert.equal(outcome.unsettling, true, 'keepalived may move the shared addresses: later steps are applied in full');
     assert.deepEqual(calls, ['conntrackd start', 'keepalived start']);
     assert.ok(runner.calls.some((c) => c.argv[0] === 'keepalived' && c.argv[1] === '-t'), 'keepalived -t before anything is replaced');
     assert.match(await readFile(join(stateDir, 'keepalived', 'keepalived.conf'), 'utf8'), /^vrrp_instance ge2 \{$/m);

@@ -138,6 +138,8 @@ export function createHaSubsystem(env: DriverEnvironment, options: HaOptions = {
       if (!synced.changed && !vrrpApplied.changed) return { changed: false };
       return {
         changed: true,
+        // keepalived, reconfigured, may take or hand over the shared addresses, and the routes through them with them.
+        unsettling: true,
         undo: async () => {
           await vrrpApplied.undo?.();
           await synced.undo?.();

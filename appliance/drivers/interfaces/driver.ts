@@ -8,15 +8,22 @@ import { CONCURRENCY, mapLimited } from '../../host/concurrency.js';
 import { isRecreatable, readRoutes, replaceLine, routeIdentity, type LiveRoute } from '../../host/routes.js';
 import { restoreSysctls, writeSysctls } from '../../host/sysctl.js';
 import { runBatch, runForced, undoSteps } from '../../host/ip-batch.js';
-import { interfaceSysctls, planInterfaces, type LiveLink } from './plan.js';
+import { interfaceSysctls, linksLeftBy, planInterfaces, type LiveLink } from './plan.js';
 import type { InterfacesDesired } from './render.js';
 
-export async function applyInterfaces(desired: InterfacesDesired, runner: CommandRunner, logger: Logger): Promise<Applied<never>> {
-  const { stdout } = await runner.read(['ip', '-j', 'addr', 'show']);
-  const plan = planInterfaces(desired, JSON.parse(stdout) as LiveLink[]);
+/**
+ * `previous`: what the last apply left, given when the host is verified to
+ * still hold it. With the same interfaces and settings, the difference is
+ * planned from it (one address added costs one line, not a read of every
+ * address); the per-interface sysctls, the same as then, are not read again.
+ */
+export async function applyInterfaces(desired: InterfacesDesired, runner: CommandRunner, logger: Logger, previous?: InterfacesDesired): Promise<Applied<never>> {
+  const leftBy = previous ? linksLeftBy(previous, desired) : undefined;
+  const live = leftBy ?? (JSON.parse((await runner.read(['ip', '-j', 'addr', 'show'])).stdout) as LiveLink[]);
+  const plan = planInterfaces(desired, live);
 
   // DAD settings first, so that addresses added below are not left tentative.
-  const previousSysctls = await writeSysctls(runner, interfaceSysctls(desired), logger);
+  const previousSysctls = leftBy ? {} : await writeSysctls(runner, interfaceSysctls(desired), logger);
   // Deleting addresses can make the kernel drop routes (all of an interface's
   // when its last IPv4 address goes); keep them to put back on undo.
   const routesBefore = plan.deletesAddresses ? await readRoutes(runner) : [];
@@ -40,7 +47,7 @@ export async function applyInterfaces(desired: InterfacesDesired, runner: Comman
     await undoSteps(runner, plan.steps, logger);
     await restoreRest();
   };
-  return changed ? { changed, undo } : { changed };
+  return changed ? { changed, undo, unsettling: plan.deletesAddresses || plan.changesLinks } : { changed };
 }
 
 /** Put back every route of the snapshot that is missing now (only those the kernel would not recreate itself). */

@@ -9,6 +9,6 @@ export function createInterfacesSubsystem(_env: DriverEnvironment): Subsystem<In
   return {
     name: 'interfaces',
     render: (model, host) => renderInterfaces(model, host),
-    apply: (desired, { runner, logger }) => applyInterfaces(desired, runner, logger),
+    apply: (desired, { runner, logger }, previous) => applyInterfaces(desired, runner, logger, previous),
   };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BatchStep } from '../../host/ip-batch.js';
-import { interfaceSysctls, planInterfaces, type LiveLink } from './plan.js';
+import { interfaceSysctls, linksLeftBy, planInterfaces, type LiveLink } from './plan.js';
 import type { InterfacesDesired } from './render.js';
 
 /** The batch lines, and the lines that undo all of them in the order they run. */
@@ -32,7 +32,7 @@ describe('planInterfaces', () => {
       link('eth1', [v4('192.0.2.2', 24, '192.0.2.255'), v4('203.0.113.10', 24), v6('2001:db8:e:0:0:0:0:2', 64), v6('fe80::1', 64)]),
       link('eth2', [v4('198.51.100.1', 26), v6('fd00:a::1', 64), v6('fe80::2', 64)], true, 1400),
     ]);
-    assert.deepEqual(plan, { steps: [], removedV4: [], deletesAddresses: false });
+    assert.deepEqual(plan, { steps: [], removedV4: [], deletesAddresses: false, changesLinks: false });
   });
 
   it('brings links up, sets MTUs, adds before it deletes, and undoes in mirror order', () => {
@@ -60,6 +60,7 @@ describe('planInterfaces', () => {
     ]);
     assert.deepEqual(plan.removedV4, ['192.0.2.3', '203.0.113.11']);
     assert.equal(plan.deletesAddresses, true);
+    assert.equal(plan.changesLinks, true);
   });
 
   it('deletes first an address whose prefix changes, and does not flush its connections', () => {
@@ -96,7 +97,7 @@ describe('planInterfaces', () => {
       interfaces: [{ generic: 'ge2', device: 'eth2', dad: false, mtu: undefined, addresses: [], keepalived: ['198.51.100.1/26', 'fd00:a::1/64'] }],
     };
     // The master: keepalived holds them.
-    assert.deepEqual(planInterfaces(pair, [link('eth2', [v4('198.51.100.1', 26), v6('fd00:a::1', 64), v6('fe80::200:5eff:fe00:22d', 64)])]), { steps: [], removedV4: [], deletesAddresses: false });
+    assert.deepEqual(planInterfaces(pair, [link('eth2', [v4('198.51.100.1', 26), v6('fd00:a::1', 64), v6('fe80::200:5eff:fe00:22d', 64)])]), { steps: [], removedV4: [], deletesAddresses: false, changesLinks: false });
     // The backup: nothing to add.
     assert.deepEqual(planInterfaces(pair, [link('eth2', [])]).steps, []);
     // What the document no longer has goes, whoever put it there.
@@ -118,5 +119,46 @@ describe('interfaceSysctls', () => {
       'net/ipv6/conf/eth2/accept_dad': '0',
       'net/ipv4/conf/eth2/promote_secondaries': '1',
     });
+  });
+});
+
+describe('linksLeftBy: the links as the last apply left them, on a verified host', () => {
+  const withAddresses = (d: InterfacesDesired, device: string, addresses: string[]): InterfacesDesired => ({
+    interfaces: d.interfaces.map((i) => (i.device === device ? { ...i, addresses } : i)),
+  });
+
+  it('plans one added floating IP as one line, and a removed one as one line whose undo restores it as added', () => {
+    const more = withAddresses(desired, 'eth1', [...desired.interfaces[0]!.addresses, '203.0.113.20/32']);
+    const leftBy = linksLeftBy(desired, more);
+    assert.ok(leftBy);
+    const added = planInterfaces(more, leftBy);
+    assert.deepEqual(batch(added), ['address add 203.0.113.20/32 dev eth1']);
+    assert.equal(added.deletesAddresses, false);
+    assert.equal(added.changesLinks, false);
+
+    const fewer = withAddresses(desired, 'eth1', ['192.0.2.2/24', '2001:db8:e::2/64']);
+    const removed = planInterfaces(fewer, linksLeftBy(desired, fewer)!);
+    assert.deepEqual(batch(removed), ['address del 203.0.113.10/24 dev eth1']);
+    assert.deepEqual(undo(removed), ['address add 203.0.113.10/24 brd 203.0.113.255 dev eth1']);
+    assert.deepEqual(removed.removedV4, ['203.0.113.10']);
+  });
+
+  it('the same plan as from the host when the host holds what the last apply left', () => {
+    const more = withAddresses(desired, 'eth2', ['198.51.100.1/26', '198.51.100.2/26', 'fd00:a::1/64']);
+    const fromHost = planInterfaces(more, [
+      link('eth1', [v4('192.0.2.2', 24, '192.0.2.255'), v6('2001:db8:e::2', 64), v4('203.0.113.10', 24, '203.0.113.255')]),
+      link('eth2', [v4('198.51.100.1', 26, '198.51.100.63'), v6('fd00:a::1', 64)], true, 1400),
+    ]);
+    assert.deepEqual(planInterfaces(more, linksLeftBy(desired, more)!), fromHost);
+  });
+
+  it('is undefined, so that the host is read, when interfaces or their settings differ, or keepalived holds addresses', () => {
+    const [ext, tenant] = desired.interfaces as [InterfacesDesired['interfaces'][number], InterfacesDesired['interfaces'][number]];
+    assert.equal(linksLeftBy(desired, { interfaces: [ext] }), undefined);
+    assert.equal(linksLeftBy(desired, { interfaces: [ext, { ...tenant, mtu: 1500 }] }), undefined);
+    assert.equal(linksLeftBy(desired, { interfaces: [ext, { ...tenant, device: 'eth3' }] }), undefined);
+    assert.equal(linksLeftBy(desired, { interfaces: [{ ...ext, dad: false }, tenant] }), undefined);
+    const pair = { interfaces: [ext, { ...tenant, addresses: [], keepalived: ['198.51.100.1/26'] }] };
+    assert.equal(linksLeftBy(pair, pair), undefined);
   });
 });

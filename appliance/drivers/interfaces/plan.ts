@@ -1,7 +1,7 @@
 // The difference between the desired interfaces and the live ones, as the
 // lines of one `ip -batch` and the lines that undo it. Pure, so it can be
 // tested without a host.
-import { isLinkLocal, parseAddress } from '../../../contract/index.js';
+import { isLinkLocal, lastAddress, parseAddress } from '../../../contract/index.js';
 import type { BatchStep } from '../../host/ip-batch.js';
 import type { InterfacesDesired } from './render.js';
 
@@ -29,6 +29,36 @@ export interface InterfacesPlan {
   readonly removedV4: readonly string[];
   /** Whether an address is deleted (the kernel may then drop routes that undo must put back). */
   readonly deletesAddresses: boolean;
+  /** A link is set up or given another MTU. */
+  readonly changesLinks: boolean;
+}
+
+/**
+ * The links as the apply of `previous` left them, when that is known without
+ * reading the host: the host is verified to hold it (see the engine), and
+ * `desired` has the same interfaces with the same settings, so that only
+ * addresses differ. Undefined when the host must be read: other interfaces
+ * or settings, or keepalived's addresses (present or not by VRRP state).
+ */
+export function linksLeftBy(previous: InterfacesDesired, desired: InterfacesDesired): LiveLink[] | undefined {
+  if (previous.interfaces.length !== desired.interfaces.length) return undefined;
+  const same = previous.interfaces.every((p, i) => {
+    const d = desired.interfaces[i]!;
+    return p.device === d.device && p.dad === d.dad && p.mtu === d.mtu && p.keepalived === undefined && d.keepalived === undefined;
+  });
+  if (!same) return undefined;
+  return previous.interfaces.map((i) => ({
+    ifname: i.device,
+    flags: ['UP'],
+    // Left alone when undefined: the plan compares it only with a desired MTU.
+    mtu: i.mtu ?? 0,
+    addr_info: i.addresses.map((text) => {
+      const a = toAddress(text);
+      // As addLine made it: IPv4 up to /30 with the subnet's broadcast address.
+      const broadcast = a.family === 4 && a.prefix <= 30 ? lastAddress(parseAddress(a.ip)!.addr, a.prefix).toString() : undefined;
+      return { family: a.family === 4 ? 'inet' : 'inet6', local: a.ip, prefixlen: a.prefix, ...(broadcast ? { broadcast } : {}) };
+    }),
+  }));
 }
 
 /** Per-interface kernel settings: DAD only on the external interface; keep secondaries when a primary goes. */
@@ -101,6 +131,7 @@ export function planInterfaces(desired: InterfacesDesired, live: readonly LiveLi
     steps: [...links, ...earlyDeletes, ...adds, ...lateDeletes],
     removedV4: [...liveV4].filter((ip) => !keptV4.has(ip)).sort(),
     deletesAddresses: earlyDeletes.length + lateDeletes.length > 0,
+    changesLinks: links.length > 0,
   };
 }
 

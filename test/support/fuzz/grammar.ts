@@ -182,10 +182,28 @@ function routes121(text: string): string | undefined {
   return undefined;
 }
 
-function fipComment(text: string): string | undefined {
-  const [floating = '', fixed = '', ...rest] = text.split(' ');
-  if (rest.length > 0) return 'more than two addresses';
-  return isIP(floating) && isIP(fixed) && isIP(floating) === isIP(fixed) && !/[A-Z]/.test(text) ? undefined : 'not two addresses of one family';
+/** Two canonical unicast addresses of one family. */
+function fipPair(floating: string, fixed: string): string | undefined {
+  if (isIP(floating) === 0 || isIP(floating) !== isIP(fixed)) return 'not two addresses of one family';
+  return unicast(floating) ?? unicast(fixed);
+}
+
+/** A floating IP's counter name (firewall/nft.ts): its two addresses with `:` as `_`. */
+function fipCounter(text: string): string | undefined {
+  const [, , floating = '', fixed = '', ...rest] = text.split('-');
+  return rest.length > 0 ? 'more than two addresses' : fipPair(floating.replace(/_/g, ':'), fixed.replace(/_/g, ':'));
+}
+
+/** A map's elements: `address : address` of one family, or `address : "counter name"`. */
+function fipElements(text: string): string | undefined {
+  for (const element of text.split(', ')) {
+    const [key = '', value = '', ...rest] = element.split(' : ');
+    if (rest.length > 0) return `${element}: not one key and one value`;
+    const counter = /^"(fip-(?:in|out)-[0-9a-f._]+-[0-9a-f._]+)"$/.exec(value)?.[1];
+    const why = counter !== undefined ? unicast(key) ?? fipCounter(counter) : fipPair(key, value);
+    if (why) return `${element}: ${why}`;
+  }
+  return undefined;
 }
 
 /** `address:port` as nginx reads it: a unicast address, IPv6 in brackets, and a port. */
@@ -229,7 +247,8 @@ const HOLES: Readonly<Record<string, Hole>> = {
   quotedifs: { pattern: `"${IFNAME}"(?:, "${IFNAME}")*` },
   net6s: { pattern: '[0-9a-f:./, ]+', check: listOf(', ', cidr(6, true)) },
   rdnss: { pattern: `(?:ns ${IPV6}; )+`, check: (t) => listOf('; ', ipv6, (item) => (item.startsWith('ns ') ? item.slice(3) : undefined))(t.slice(0, -2)) },
-  fipcomment: { pattern: '[0-9a-f:. ]+', check: fipComment },
+  fipcounter: { pattern: 'fip-(?:in|out)-[0-9a-f._]+-[0-9a-f._]+', check: fipCounter },
+  fipelements: { pattern: '[0-9a-finoptu:.", _-]+', check: fipElements },
   endpoint: { pattern: `(?:${IPV4}|\\[${IPV6}\\]):[0-9]{1,5}`, check: endpoint },
   upstream: { pattern: 'pool_(?:0|[1-9][0-9]{0,2})' },
   weight: { pattern: '[0-9]{1,3}', check: integerIn(1, 256) },
@@ -601,11 +620,11 @@ export function iptablesKinds(family: 4 | 6): Readonly<Record<'filter' | 'nat' |
       kind('header', `# astara firewall, IPv${family}: rendered by the agent, replaced whole on every change`),
       kind('table', '*{{filter|nat|mangle}}'),
       kind('built-in chain', ':{{INPUT|FORWARD|OUTPUT|PREROUTING|POSTROUTING}} {{ACCEPT|DROP}} [0:0]'),
-      kind('agent chain', ':astara-{{input|mgmt|external|internal|fip-acct|forward|prerouting|output|postrouting|fip-dnat|fip-snat|checksum}} - [0:0]'),
+      kind('agent chain', ':astara-{{input|mgmt|external|internal|forward|prerouting|postrouting|exempt|checksum}} - [0:0]'),
       kind('commit', 'COMMIT'),
     ],
     filter: [
-      k('jump', '-A {{INPUT -j astara-input|FORWARD -j astara-fip-acct|FORWARD -j astara-forward}}'),
+      k('jump', '-A {{INPUT -j astara-input|FORWARD -j astara-forward}}'),
       k('loopback', '-A astara-input -i lo -j ACCEPT'),
       k('management address elsewhere', '-A astara-input -d <host> ! -i <if> -j DROP'),
       k('ping', family === 4 ? '-A astara-input -p icmp -m icmp --icmp-type 8 -j ACCEPT' : '-A astara-input -p ipv6-icmp -j ACCEPT'),
@@ -622,32 +641,49 @@ export function iptablesKinds(family: 4 | 6): Readonly<Record<'filter' | 'nat' |
       k('DHCP server (dhcp)', `-A astara-internal -i <if> -p udp -m udp --dport ${family === 4 ? 67 : 547} -j ACCEPT`),
       ...(family === 4 ? [k('metadata listener (metadata-proxy)', '-A astara-internal -d <host4> -i <if> -p tcp -m tcp --dport <mdport> -j ACCEPT')] : []),
       k('load-balancer listener (loadbalancer)', '-A astara-internal -d <host> -i <if> -p tcp -m tcp --dport <port> -m conntrack --ctstate NEW -m comment --comment lb-listener-<port> -j ACCEPT'),
-      k('floating IP in', '-A astara-fip-acct -d <host> -i <if> -m comment --comment "fip-in <fipcomment>"'),
-      k('floating IP out', '-A astara-fip-acct -s <host> -o <if> -m comment --comment "fip-out <fipcomment>"'),
       k('no transit through management', '-A astara-forward -{{i|o}} <if> -j DROP'),
     ],
     nat: [
-      k('jump', '-A {{PREROUTING -j astara-prerouting|OUTPUT -j astara-output|POSTROUTING -j astara-postrouting}}'),
+      k('jump', '-A {{PREROUTING -j astara-prerouting|POSTROUTING -j astara-postrouting}}'),
       k('tenant mark', '-A astara-prerouting -i <if> -j MARK --set-xmark 0x10000/0x10000'),
       ...(family === 4 ? [k('metadata redirect (metadata-proxy)', '-A astara-prerouting -d 169.254.169.254/32 -i <if> -p tcp -m tcp --dport 80 -j DNAT --to-destination <uipv4>:<mdport>')] : []),
-      k('floating IP inbound', '-A astara-prerouting -i <if> -j astara-fip-dnat'),
-      k('floating IP from the router', '-A astara-output -j astara-fip-dnat'),
-      k('floating IP DNAT', '-A astara-fip-dnat -d <host> -j DNAT --to-destination <ip>'),
       k('IPsec exempt (vpn)', '-A astara-postrouting -m policy --dir out --pol ipsec -j RETURN'),
       k('local subnet to peer CIDR exempt (vpn)', `-A astara-postrouting -s <net${family}> -d <net${family}> -j RETURN`),
       k('only tenant traffic', '-A astara-postrouting -m mark ! --mark 0x10000/0x10000 -j RETURN'),
-      k('floating IP outbound', '-A astara-postrouting -o <if> -j astara-fip-snat'),
       ...(family === 4 ? [k('router SNAT', '-A astara-postrouting -o <if> -j SNAT --to-source <uipv4>')] : []),
-      k('hairpin', '-A astara-postrouting ! -o <if> -m conntrack --ctstate DNAT -j astara-fip-snat'),
       k('hairpin SNAT', '-A astara-postrouting ! -o <if> -m conntrack --ctstate DNAT -j SNAT --to-source <ip>'),
-      k('floating IP SNAT', '-A astara-fip-snat -s <host> -j SNAT --to-source <ip>'),
     ],
     mangle: [
-      k('jump', '-A POSTROUTING -j astara-checksum'),
+      k('jump', '-A POSTROUTING -j astara-{{exempt|checksum}}'),
+      k('IPsec exempt mark (vpn)', '-A astara-exempt -m policy --dir out --pol ipsec -j MARK --set-xmark 0x20000/0x20000'),
+      k('local subnet to peer CIDR exempt mark (vpn)', `-A astara-exempt -s <net${family}> -d <net${family}> -j MARK --set-xmark 0x20000/0x20000`),
       k('DHCP checksum', '-A astara-checksum -o <if> -p udp -m udp --sport 67 -j CHECKSUM --checksum-fill'),
     ],
   };
 }
+
+/** The floating IPs' nftables table (firewall/nft.ts) as the driver replaces it whole. */
+export const NFT_FIP_KINDS: readonly LineKind[] = [
+  kind('declare and delete', '{{table inet astara-fip|delete table inet astara-fip}}'),
+  kind('table', 'table inet astara-fip {'),
+  kind('end of a block', '\t}'),
+  kind('end of the table', '}'),
+  kind('counter', '\tcounter <fipcounter> {'),
+  kind('map', '\tmap {{dnat4|snat4|acct_in4|acct_out4|dnat6|snat6|acct_in6|acct_out6}} {'),
+  kind('map type', '\t\ttype {{ipv4_addr : ipv4_addr|ipv4_addr : counter|ipv6_addr : ipv6_addr|ipv6_addr : counter}}'),
+  kind('elements', '\t\telements = { <fipelements> }'),
+  kind('chain', '\tchain {{prerouting|output|postrouting|forward}} {'),
+  kind(
+    'hook',
+    '\t\ttype {{nat hook prerouting priority dstnat + 1|nat hook output priority -99|nat hook postrouting priority srcnat - 1|filter hook forward priority filter}}; policy accept;',
+  ),
+  kind('DNAT not from management', '\t\tiifname != "<if>" dnat {{ip to ip daddr map @dnat4|ip6 to ip6 daddr map @dnat6}}'),
+  kind('DNAT', '\t\tdnat {{ip to ip daddr map @dnat4|ip6 to ip6 daddr map @dnat6}}'),
+  kind('exempt and tenant marks', '\t\tmeta mark & {{0x20000 == 0x20000|0x10000 != 0x10000}} return'),
+  kind('SNAT', '\t\toifname "<if>" snat {{ip to ip saddr map @snat4|ip6 to ip6 saddr map @snat6}}'),
+  kind('hairpin SNAT', '\t\toifname != "<if>" ct status dnat snat {{ip to ip saddr map @snat4|ip6 to ip6 saddr map @snat6}}'),
+  kind('accounting', '\t\t{{iifname|oifname}} "<if>" counter name {{ip daddr map @acct_in4|ip saddr map @acct_out4|ip6 daddr map @acct_in6|ip6 saddr map @acct_out6}}'),
+];
 
 /** Each line checked against the kinds of the table it is in; every rule's chain declared in that table. */
 export function checkIptables(file: RenderedFile, family: 4 | 6): BadLine[] {

@@ -12,6 +12,7 @@ import type { ConfigModel } from '../../../contract/index.js';
 import { dnsmasqPaths } from '../../../appliance/drivers/dhcp/driver.js';
 import type { DhcpDesired } from '../../../appliance/drivers/dhcp/render.js';
 import { restoreDocument, type FirewallRules } from '../../../appliance/drivers/firewall/render.js';
+import { replaceText, tableDefinition } from '../../../appliance/drivers/firewall/nft.js';
 import type { HostnameDesired } from '../../../appliance/drivers/hostname/render.js';
 import { nginxFiles, nginxSettings, workerUser } from '../../../appliance/drivers/loadbalancer/driver.js';
 import type { LoadBalancerDesired } from '../../../appliance/drivers/loadbalancer/render.js';
@@ -37,6 +38,7 @@ import {
   birdBraceProblems,
   checkFile,
   checkIptables,
+  NFT_FIP_KINDS,
   nginxKinds,
   DNSMASQ_HOSTS_KINDS,
   DNSMASQ_OPTIONS_KINDS,
@@ -152,6 +154,7 @@ function textOf(desired: ReadonlyMap<string, unknown>): RenderedOutput {
       { name: 'strongswan.conf, libipsec', text: charonConf('libipsec') },
       { name: 'iptables-restore', text: restoreDocument(firewall.v4, { checksumFill: true }) },
       { name: 'ip6tables-restore', text: restoreDocument(firewall.v6, { checksumFill: true }) },
+      { name: 'nft -f (floating IPs)', text: replaceText(tableDefinition(firewall.fip)) },
       { name: 'ip -batch', text: lines(batch) },
       { name: 'sysctl', text: lines(sysctls) },
     ],
@@ -180,6 +183,7 @@ export function injectedLines(output: RenderedOutput): BadLine[] {
     ...checkFile(file('strongswan.conf, libipsec'), strongswanConfKinds(`${STATE_DIR}/strongswan`), birdBraceProblems),
     ...checkIptables(file('iptables-restore'), 4),
     ...checkIptables(file('ip6tables-restore'), 6),
+    ...checkFile(file('nft -f (floating IPs)'), NFT_FIP_KINDS, birdBraceProblems),
     ...checkFile(file('ip -batch'), IP_BATCH_KINDS, ipBatchHopProblems),
     ...checkFile(file('sysctl'), SYSCTL_KINDS),
   ];
