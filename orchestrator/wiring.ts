@@ -129,24 +129,33 @@ export interface LocalProviders {
 export async function startLocalProviders(options: OrchestratorOptions, logger: Logger, syncBridges = true): Promise<LocalProviders> {
   checkStatePath(options.statePath, options.enabledDrivers);
   const bridges = new LocalBridges({ stateDir: options.statePath, logger });
-  const sync = (view: ResourceView) =>
-    bridges.sync(
-      [...view.networks.values()].map((n) => ({ id: n.id, mtu: n.mtu ?? null })),
-      { networkId: view.managementNetworkId, address: `${options.local.managementAddress}/${parseCidr(options.managementPrefix)!.prefix}` },
-    );
+  // What the bridges were last synced to: an edit that leaves the networks as
+  // they were runs no `ip` command (each is a process spawned by the busy
+  // orchestrator: issue 16, bench O2); a config reload always syncs, which
+  // repairs whatever drifted.
+  let synced: string | undefined;
+  const sync = async (view: ResourceView, always: boolean) => {
+    const networks = [...view.networks.values()].map((n) => ({ id: n.id, mtu: n.mtu ?? null }));
+    const management = { networkId: view.managementNetworkId, address: `${options.local.managementAddress}/${parseCidr(options.managementPrefix)!.prefix}` };
+    const wanted = JSON.stringify([networks, management]);
+    if (!always && wanted === synced) return;
+    synced = undefined;
+    await bridges.sync(networks, management);
+    synced = wanted;
+  };
   const watcher = new ResourceFileWatcher({
     path: options.local.resources,
     parseOptions: { managementNetworkId: options.managementNetworkId, managementPrefix: options.managementPrefix },
     logger,
-    onView: async (view) => {
-      await sync(view);
+    onView: async (view, reload) => {
+      await sync(view, reload);
     },
   });
   const loaded = await watcher.load();
   if (!loaded.ok) throw new ResourceFileError(options.local.resources, loaded.problems);
   for (const warning of loaded.warnings) logger.warn({ path: warning.path }, `resource file: ${warning.message}`);
   const compute = localCompute(options, logger);
-  if (syncBridges) await sync(loaded.view);
+  if (syncBridges) await sync(loaded.view, true);
   return { watcher, bridges, compute, network: new LocalNetworkProvider(() => watcher.current!) };
 }
 

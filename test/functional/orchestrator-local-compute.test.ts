@@ -6,14 +6,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { readFile, readlink, rm } from 'node:fs/promises';
+import { readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { pino } from 'pino';
 import type { NeutronPort } from '../../orchestrator/model/neutron.js';
-import { LocalCompute, type LocalComputeOptions } from '../../orchestrator/providers/local/compute.js';
+import { configureCommandFor, defaultAgentCommand, LocalCompute, type LocalComputeOptions } from '../../orchestrator/providers/local/compute.js';
 import { bridgeName, LocalBridges, tapName } from '../../orchestrator/providers/local/host.js';
 import type { BootRequest, InstanceInfo } from '../../orchestrator/providers/types.js';
 import { REPO } from '../harness/agent.js';
@@ -103,6 +103,21 @@ async function bootInAnotherProcess(options: LocalComputeOptions, request: BootR
     timeout: 60_000,
   });
   return JSON.parse(child.stdout) as InstanceInfo;
+}
+
+/**
+ * The first-boot command held until `gate` exists: a boot stopped part-way,
+ * its namespace made, for as long as the test needs.
+ */
+function gatedConfigureCommand(gate: string): string[] {
+  const script = [
+    "const { existsSync } = require('node:fs');",
+    "const { spawnSync } = require('node:child_process');",
+    'const [gate, program, ...args] = process.argv.slice(1);',
+    "const wait = () => (existsSync(gate) ? process.exit(spawnSync(program, args, { stdio: 'inherit' }).status ?? 1) : setTimeout(wait, 50));",
+    'wait();',
+  ].join('\n');
+  return [process.execPath, '-e', script, gate, ...configureCommandFor(defaultAgentCommand())];
 }
 
 describe('local compute provider', { timeout: 120_000 }, () => {
@@ -278,6 +293,33 @@ describe('local compute provider', { timeout: 120_000 }, () => {
       assert.ok(!existsSync(join(options.stateDir, request.name)));
       assert.ok(!(await hostLinks()).some((l) => l.ifname === tapName(request.managementPort.id)));
       assert.deepEqual(await compute.listInstances(request.name), []);
+    });
+
+    it('a boot another orchestrator has under way is listed as booting, and booting it again takes it over', async () => {
+      const address = 'fdca:3ba5:a17a:acda::13';
+      const request = bootRequest(randomUUID(), address, [port(net.ext, '192.0.2.13')]);
+      bootedNames.add(request.name);
+      const gate = join(stateRoot, `gate-${request.resource.id}`);
+      const otherBoot = bootInAnotherProcess({ ...options, configureCommand: gatedConfigureCommand(gate) }, request);
+      try {
+        let listed: InstanceInfo[] = [];
+        await waitFor('the boot under way to be listed', async () => (listed = await compute.listInstances(request.name)).length > 0, 30_000);
+        const [booting] = listed;
+        assert.equal(booting?.status, 'BUILD');
+        assert.equal(booting.managementPort?.id, request.managementPort.id);
+        const taken = await compute.boot(request);
+        assert.equal(taken.id, booting?.id);
+        assert.equal(taken.status, 'BUILD');
+      } finally {
+        await writeFile(gate, '');
+      }
+      const booted = await otherBoot;
+      const [running] = await compute.listInstances(request.name);
+      assert.equal(running?.id, booted.id);
+      assert.equal(running?.status, 'ACTIVE');
+      await waitFor('the agent to answer', async () => (await getFromHost('/v1/base/', address)).status === 200, 30_000);
+      await compute.destroy([booted], 15_000);
+      assert.ok(!namespaceExists(request.name));
     });
 
     it('destroy stops every process, removes the namespace, the tap ends and the state directory', async () => {

@@ -121,6 +121,11 @@ describe('parseInstanceRecord', () => {
     assert.deepEqual(parseInstanceRecord(JSON.parse(JSON.stringify(RECORD)), 'r.json'), RECORD);
   });
 
+  it('reads a record written at the start of a boot, before the agent runs', () => {
+    const booting = { ...RECORD, agent: null };
+    assert.deepEqual(parseInstanceRecord(JSON.parse(JSON.stringify(booting)), 'r.json'), booting);
+  });
+
   it('names the file and the field that is wrong', () => {
     assert.throws(() => parseInstanceRecord({ ...RECORD, agent: { pid: 'x', startTime: 1 } }, 'r.json'), /^Error: r\.json: agent\.pid is not a non-negative integer$/);
     assert.throws(() => parseInstanceRecord({ ...RECORD, ports: [{ ...RECORD.ports[0], port: { id: 'p' } }] }, 'r.json'), /r\.json: ports\[0\]\.port\.network_id is not a non-empty string/);

@@ -27,6 +27,8 @@ const CONFIGURE_TIMEOUT_MS = 60_000;
 /** What destroy keeps, of its time budget, for SIGKILL to take effect. */
 const KILL_WAIT_MS = 2000;
 const POLL_MS = 20;
+/** How long a boot that finds the namespace made waits for the record its booter writes next. */
+const RECORD_WAIT_MS = 2000;
 /** How long undoing a failed boot may take: its agent, if it started at all, has nothing to stop yet. */
 const UNDO_TIMEOUT_MS = 10_000;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -57,6 +59,8 @@ export interface PluggedPort {
   readonly hostInterface: string;
 }
 
+const pluggedAs = (port: NeutronPort, ifname: string): PluggedPort => ({ port, interface: ifname, hostInterface: tapName(port.id) });
+
 /** `<stateDir>/<name>/instance.json`. */
 export interface InstanceRecord {
   readonly id: string;
@@ -65,8 +69,13 @@ export interface InstanceRecord {
   readonly resource: ResourceRef;
   readonly management: PluggedPort;
   readonly ports: readonly PluggedPort[];
-  /** The agent's pid and its start time (`/proc/<pid>/stat` field 22), so a recycled pid is never taken for it. */
-  readonly agent: { readonly pid: number; readonly startTime: number };
+  /**
+   * The agent's pid and its start time (`/proc/<pid>/stat` field 22), so a
+   * recycled pid is never taken for it; null while the boot is under way (the
+   * record is written as soon as the namespace is made, so another
+   * orchestrator that takes the resource over meanwhile sees the boot).
+   */
+  readonly agent: { readonly pid: number; readonly startTime: number } | null;
 }
 
 // ---------------------------------------------------------------------------
@@ -180,7 +189,7 @@ export function parseInstanceRecord(value: unknown, source: string): InstanceRec
     const resource = record.resource as Record<string, unknown> | null | undefined;
     if (typeof resource !== 'object' || resource === null) throw new Error('resource is not an object');
     const agent = record.agent as Record<string, unknown> | null | undefined;
-    if (typeof agent !== 'object' || agent === null) throw new Error('agent is not an object');
+    if (typeof agent !== 'object') throw new Error('agent is not an object or null');
     if (!Array.isArray(record.ports)) throw new Error('ports is not a list');
     return {
       id: requireString(record.id, 'id'),
@@ -193,7 +202,7 @@ export function parseInstanceRecord(value: unknown, source: string): InstanceRec
       },
       management: parsePlugged(record.management, 'management'),
       ports: record.ports.map((p, i) => parsePlugged(p, `ports[${i}]`)),
-      agent: { pid: requireInteger(agent.pid, 'agent.pid'), startTime: requireInteger(agent.startTime, 'agent.startTime') },
+      agent: agent === null ? null : { pid: requireInteger(agent.pid, 'agent.pid'), startTime: requireInteger(agent.startTime, 'agent.startTime') },
     };
   } catch (error) {
     throw new Error(`${source}: ${messageOf(error)}`);
@@ -217,7 +226,7 @@ const isRunning = (pid: number): boolean => {
   return stat !== undefined && stat.state !== 'Z';
 };
 
-const isAgentRunning = (agent: InstanceRecord['agent']): boolean => {
+const isAgentRunning = (agent: NonNullable<InstanceRecord['agent']>): boolean => {
   const stat = procStat(agent.pid);
   return stat !== undefined && stat.state !== 'Z' && stat.startTime === agent.startTime;
 };
@@ -284,8 +293,8 @@ export class LocalCompute implements ComputeProvider {
   async boot(request: BootRequest): Promise<InstanceInfo> {
     const { name } = request;
     if (!INSTANCE_NAME.test(name)) throw new Error(`boot: ${JSON.stringify(name)} is not usable as a namespace name`);
-    if (namespaceExists(name)) throw new Error(`boot ${name}: namespace ${name} already exists: destroy the instance first`);
     const log = this.#logger.child({ resource: request.resource.id, instance: name });
+    if (namespaceExists(name)) return this.#adoptBooting(name, log);
     const agentStateDir = this.#agentStateDir(name);
     const hostInterfaces: string[] = [];
     let namespaceMade = false;
@@ -297,6 +306,10 @@ export class LocalCompute implements ComputeProvider {
       // Whatever an earlier appliance of this name left there must not be re-applied by the new agent.
       await rm(this.#instanceDir(name), { recursive: true, force: true });
       await mkdir(agentStateDir, { recursive: true });
+      step = 'record the boot';
+      const [management, ...ports] = [request.managementPort, ...request.ports].map((port, index) => pluggedAs(port, `eth${index}`));
+      const booting: InstanceRecord = { id: randomUUID(), name, bootedAt: Date.now(), resource: request.resource, management: management!, ports, agent: null };
+      await writeJsonAtomic(this.#recordPath(name), booting);
       step = 'bring lo up';
       await ip(name, ['link', 'set', 'lo', 'up']);
 
@@ -321,16 +334,7 @@ export class LocalCompute implements ComputeProvider {
       const agent = await this.#startAgent(name, request.servicePort, log);
 
       step = 'record the instance';
-      const [management, ...ports] = plugged;
-      const record: InstanceRecord = {
-        id: randomUUID(),
-        name,
-        bootedAt: Date.now(),
-        resource: request.resource,
-        management: management!,
-        ports,
-        agent,
-      };
+      const record: InstanceRecord = { ...booting, management: plugged[0]!, ports: plugged.slice(1), agent };
       await writeJsonAtomic(this.#recordPath(name), record);
       log.info({ instance_id: record.id, agent_pid: agent.pid, ports: ports.map((p) => p.port.id) }, 'appliance booted');
       return { ...this.#info(record), status: 'BUILD' };
@@ -406,6 +410,27 @@ export class LocalCompute implements ComputeProvider {
 
   // -------------------------------------------------------------------------
 
+  /**
+   * A boot of an appliance whose namespace exists: when another orchestrator
+   * is booting it (a cluster rebalance gave this one the resource meanwhile),
+   * the boot under way is taken over as it is, still booting, and checked as
+   * any boot is; anything else (an appliance that finished booting, which a
+   * listing adopts, or a namespace of no boot) is refused. The boot's record
+   * follows its namespace by a few file operations: it is waited for.
+   */
+  async #adoptBooting(name: string, log: Logger): Promise<InstanceInfo> {
+    let record: InstanceRecord | undefined;
+    const deadline = Date.now() + RECORD_WAIT_MS;
+    for (;;) {
+      record = await this.#readRecord(name).catch(() => undefined);
+      if (record || Date.now() >= deadline || !namespaceExists(name)) break;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    if (record?.agent !== null || !namespaceExists(name)) throw new Error(`boot ${name}: namespace ${name} already exists: destroy the instance first`);
+    log.info({ instance_id: record.id }, 'appliance already booting (another orchestrator started it): taken over');
+    return this.#info(record);
+  }
+
   #instanceDir(name: string): string {
     return join(this.#stateDir, name);
   }
@@ -423,7 +448,7 @@ export class LocalCompute implements ComputeProvider {
   }
 
   #info(record: InstanceRecord): InstanceInfo {
-    const status: InstanceStatus = isAgentRunning(record.agent) ? 'ACTIVE' : 'ERROR';
+    const status: InstanceStatus = record.agent === null ? 'BUILD' : isAgentRunning(record.agent) ? 'ACTIVE' : 'ERROR';
     return {
       id: record.id,
       name: record.name,
@@ -431,7 +456,7 @@ export class LocalCompute implements ComputeProvider {
       bootedAt: record.bootedAt,
       managementPort: record.management.port,
       ports: record.ports.map((p) => p.port),
-      details: { namespace: record.name, agent_pid: record.agent.pid, state_dir: this.#agentStateDir(record.name), log_file: this.#logFile(record.name) },
+      details: { namespace: record.name, agent_pid: record.agent?.pid ?? null, state_dir: this.#agentStateDir(record.name), log_file: this.#logFile(record.name) },
     };
   }
 
@@ -456,7 +481,8 @@ export class LocalCompute implements ComputeProvider {
   /**
    * The records of the instances whose names pass `wanted`, each checked
    * against the system: a record whose namespace is gone is removed with the
-   * rest of its directory. A directory without a record is a boot under way.
+   * rest of its directory. A directory without a record is a boot that has
+   * not written it yet (it does just after making the namespace).
    */
   async #records(wanted: (name: string) => boolean): Promise<InstanceRecord[]> {
     let names: string[];
@@ -497,7 +523,7 @@ export class LocalCompute implements ComputeProvider {
 
   async #plug(namespace: string, port: NeutronPort, ifname: string, mtu: number | undefined): Promise<PluggedPort> {
     await ip(this.#hostNetns, vethArgs(port, ifname, namespace, mtu));
-    return { port, interface: ifname, hostInterface: tapName(port.id) };
+    return pluggedAs(port, ifname);
   }
 
   /**
@@ -505,7 +531,7 @@ export class LocalCompute implements ComputeProvider {
    * waited for: it must outlive this process. `ip netns exec`, `unshare` and
    * the init script each exec the next, so the pid spawned is the agent's.
    */
-  async #startAgent(name: string, port: number, log: Logger): Promise<InstanceRecord['agent']> {
+  async #startAgent(name: string, port: number, log: Logger): Promise<NonNullable<InstanceRecord['agent']>> {
     const argv = agentArgv({
       namespace: name,
       initScript: this.#initScript,

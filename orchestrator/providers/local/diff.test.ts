@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
 import type { Event } from '../../core/events.js';
-import { canonicalJson, diffViews, routerInputs } from './diff.js';
+import { canonicalJson, diffViews, loadBalancerInputs, routerInputs } from './diff.js';
 import { parseResourceFile } from './resource-file.js';
 import type { ResourceView } from './view.js';
 
@@ -297,4 +297,103 @@ describe('diffViews with load balancers', () => {
       ['update router router-1 tenant-1', 'create loadbalancer lb-3 tenant-1'],
     );
   });
+});
+
+describe('diffViews on entries shared by several resources', () => {
+  /**
+   * The base document with net-s shared by router-1 and router-2 (one
+   * interface each, a guest), a gateway port of router-2 in the file,
+   * router-3 without a gateway but with an interface on the external network
+   * (the others' gateway ports are among its DHCP allocations), and lb-1 with
+   * its VIP and member on router-2's network net-c.
+   */
+  function shared(): any {
+    const document = baseDocument();
+    document.networks.push({ id: 'net-s' });
+    document.subnets.push({ id: 's-v4', network_id: 'net-s', cidr: '198.51.100.64/26', ip_version: 4, gateway_ip: '198.51.100.65' });
+    document.ports.push(
+      port('s-rtr-1', 'net-s', 's-v4', '198.51.100.65', 'fa:16:3e:00:05:01', 'network:router_interface', 'router-1'),
+      port('s-rtr-2', 'net-s', 's-v4', '198.51.100.66', 'fa:16:3e:00:05:02', 'network:router_interface', 'router-2'),
+      port('s-guest', 'net-s', 's-v4', '198.51.100.70', 'fa:16:3e:00:05:10', 'compute:nova', 'server-s'),
+      port('gw-2', 'ext-net', 'ext-v4', '192.0.2.20', 'fa:16:3e:00:e0:02', 'network:router_gateway', 'router-2'),
+      port('ext-rtr-3', 'ext-net', 'ext-v4', '192.0.2.3', 'fa:16:3e:00:e0:03', 'network:router_interface', 'router-3'),
+    );
+    document.routers.push({ id: 'router-3', tenant_id: TENANT_1 });
+    document.loadbalancers = [{ id: 'lb-1', tenant_id: TENANT_1, vip_subnet_id: 'c-v4', vip_address: '198.51.100.150' }];
+    document.pools = [{ id: 'pool-1', loadbalancer_id: 'lb-1', protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN' }];
+    document.members = [{ id: 'member-1', pool_id: 'pool-1', address: '198.51.100.141', subnet_id: 'c-v4', protocol_port: 8080 }];
+    return document;
+  }
+
+  const sharedEventsOf = (edit: (document: any) => void): string[] => {
+    const after = shared();
+    edit(after);
+    return lines(diffViews(viewOf(shared()), viewOf(after)));
+  };
+
+  /** The UPDATEs of comparing every resource's inputs, as the diff did before it compared only what an edit reaches. */
+  function everyInputCompared(edit: (document: any) => void): string[] {
+    const after = shared();
+    edit(after);
+    const [earlier, now] = [viewOf(shared()), viewOf(after)];
+    const updated = (ids: Iterable<string>, inputs: (view: ResourceView, id: string) => string | undefined, driver: string) =>
+      [...ids].filter((id) => inputs(earlier, id) !== undefined && inputs(now, id) !== undefined && inputs(earlier, id) !== inputs(now, id)).map((id) => `${driver} ${id}`);
+    return [...updated(now.routers.keys(), routerInputs, 'router'), ...updated(now.loadbalancers.keys(), loadBalancerInputs, 'loadbalancer')];
+  }
+
+  const EDITS: Record<string, (document: any) => void> = {
+    'the shared subnet': (d) => (d.subnets[4].dns_nameservers = ['192.0.2.53']),
+    'the shared network': (d) => (d.networks[4].mtu = 1400),
+    'a guest port on the shared network': (d) => (d.ports[6].fixed_ips[0].ip_address = '198.51.100.71'),
+    'a guest port added to the shared network': (d) => d.ports.push(port('s-guest-2', 'net-s', 's-v4', '198.51.100.72', 'fa:16:3e:00:05:11', 'compute:nova', 'server-t')),
+    "one router's interface on the shared network": (d) => (d.ports[5].fixed_ips[0].ip_address = '198.51.100.67'),
+    'the external subnet': (d) => (d.subnets[0].dns_nameservers = ['192.0.2.53']),
+    "router-2's gateway port": (d) => {
+      d.ports[7].fixed_ips[0].ip_address = '192.0.2.21';
+      d.routers[1].external_gateway_info = gateway('192.0.2.21');
+    },
+    "router-1's synthesized gateway port": (d) => (d.routers[0].external_gateway_info = gateway('192.0.2.11')),
+    'a floating IP': (d) => (d.floatingips[0].floating_ip_address = '192.0.2.51'),
+    'a floating IP moved to the shared network': (d) => {
+      d.floatingips[0].port_id = 's-guest';
+      d.floatingips[0].router_id = 'router-2';
+    },
+    'a load balancer member': (d) => (d.members[0].weight = 5),
+    "the member's subnet": (d) => (d.subnets[2].host_routes = [{ destination: '203.0.113.0/24', nexthop: '198.51.100.129' }]),
+    'the VIP address': (d) => (d.loadbalancers[0].vip_address = '198.51.100.151'),
+    'the load balancer alone': (d) => (d.loadbalancers[0].name = 'renamed'),
+    'an unused network and server': (d) => {
+      d.networks[3].admin_state_up = false;
+      d.servers = [{ id: 'server-s', name: 'guest' }];
+    },
+  };
+
+  const EXPECTED: Record<string, string[]> = {
+    'the shared subnet': ['update router router-1 tenant-1', 'update router router-2 tenant-2'],
+    'the shared network': ['update router router-1 tenant-1', 'update router router-2 tenant-2'],
+    'a guest port on the shared network': ['update router router-1 tenant-1', 'update router router-2 tenant-2'],
+    'a guest port added to the shared network': ['update router router-1 tenant-1', 'update router router-2 tenant-2'],
+    "one router's interface on the shared network": ['update router router-1 tenant-1', 'update router router-2 tenant-2'],
+    'the external subnet': ['update router router-1 tenant-1', 'update router router-2 tenant-2', 'update router router-3 tenant-1'],
+    "router-2's gateway port": ['update router router-2 tenant-2', 'update router router-3 tenant-1'],
+    "router-1's synthesized gateway port": ['update router router-1 tenant-1', 'update router router-3 tenant-1'],
+    'a floating IP': ['update router router-1 tenant-1'],
+    'a floating IP moved to the shared network': ['update router router-1 tenant-1', 'update router router-2 tenant-2'],
+    'a load balancer member': ['update loadbalancer lb-1 tenant-1'],
+    "the member's subnet": ['update router router-2 tenant-2', 'update loadbalancer lb-1 tenant-1'],
+    'the VIP address': ['update router router-2 tenant-2', 'update loadbalancer lb-1 tenant-1'],
+    'the load balancer alone': ['update loadbalancer lb-1 tenant-1'],
+    'an unused network and server': [],
+  };
+
+  for (const [what, edit] of Object.entries(EDITS)) {
+    test(`an edit of ${what} updates exactly the resources whose inputs changed`, () => {
+      const events = sharedEventsOf(edit);
+      assert.deepEqual(events, EXPECTED[what]);
+      assert.deepEqual(
+        events.map((line) => line.split(' ').slice(1, 3).join(' ')),
+        everyInputCompared(edit),
+      );
+    });
+  }
 });

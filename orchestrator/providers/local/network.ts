@@ -56,8 +56,22 @@ export function eui64Address(prefix: string, mac: string): string {
   return parseAddress(groups.join(':'))!.text;
 }
 
+/**
+ * Each router entry's synthesized gateway port: entries are immutable, and an
+ * edit of a file of thousands of routers keeps most of its entries (see
+ * EntryMemo), whose ports then need no new digests.
+ */
+const gatewayPorts = new WeakMap<NeutronRouter, NeutronPort | undefined>();
+
 /** The gateway port Neutron would have made from the router's `external_fixed_ips`. */
 function synthesizedGatewayPort(router: NeutronRouter): NeutronPort | undefined {
+  if (gatewayPorts.has(router)) return gatewayPorts.get(router);
+  const port = gatewayPortOf(router);
+  gatewayPorts.set(router, port);
+  return port;
+}
+
+function gatewayPortOf(router: NeutronRouter): NeutronPort | undefined {
   const gateway = router.external_gateway_info;
   if (!gateway?.external_fixed_ips?.length) return undefined;
   const key = `gateway:${router.id}`;

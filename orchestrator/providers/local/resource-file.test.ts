@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseResourceFile, readResourceFile, type ParseResult, type Problem } from './resource-file.js';
+import { EntryMemo, parseResourceFile, readResourceFile, type ParseResult, type Problem } from './resource-file.js';
 import type { ResourceView } from './view.js';
 
 const OPTIONS = { managementNetworkId: 'mgmt-net', managementPrefix: 'fdca:3ba5:a17a:acda::/64' };
@@ -693,5 +693,60 @@ describe('the example file', () => {
       ],
     );
     assert.equal(view.healthmonitors.get('lb-1-web-check')!.pool_id, 'lb-1-web');
+  });
+});
+
+describe('successive versions of one file (EntryMemo)', () => {
+  const parseWith = (memo: EntryMemo, document: unknown): ParseResult => parseResourceFile(JSON.stringify(document), 'resources.json', OPTIONS, memo);
+
+  test('an edit keeps the objects of the entries it left alone and makes new ones for those it changed', () => {
+    const memo = new EntryMemo();
+    const { view: before } = expectView(parseWith(memo, baseDocument()));
+    const { view: after } = expectView(parseWith(memo, edited((d) => (d.ports[3].fixed_ips[0].ip_address = '198.51.100.75'))));
+    assert.equal(after.routers.get('router-1'), before.routers.get('router-1'));
+    assert.equal(after.ports.get('a-guest'), before.ports.get('a-guest'));
+    assert.equal(after.networks.get('net-b'), before.networks.get('net-b'));
+    assert.equal(after.subnets.get('b-v4'), before.subnets.get('b-v4'));
+    assert.notEqual(after.ports.get('b-guest'), before.ports.get('b-guest'));
+    assert.equal(after.ports.get('b-guest')!.fixed_ips[0]!.ip_address, '198.51.100.75');
+  });
+
+  test('an entry with its keys in another order is the same entry; one nested value changed is another', () => {
+    const memo = new EntryMemo();
+    const { view: before } = expectView(parseWith(memo, baseDocument()));
+    const reordered = edited((d) => {
+      d.routers[0] = Object.fromEntries(Object.entries(d.routers[0] as Record<string, unknown>).reverse());
+      d.ports[2].fixed_ips[1].ip_address = '2001:db8:a::11';
+    });
+    const { view: after } = expectView(parseWith(memo, reordered));
+    assert.equal(after.routers.get('router-1'), before.routers.get('router-1'));
+    assert.notEqual(after.ports.get('a-guest'), before.ports.get('a-guest'));
+    assert.equal(after.ports.get('a-guest')!.fixed_ips[1]!.ip_address, '2001:db8:a::11');
+  });
+
+  // Each edit after the base document, read with the memo of the reads before it, must give what reading it alone gives.
+  const EDITS: Record<string, (document: any) => void> = {
+    'a guest address moved onto the router interface of its network': (d) => (d.ports[3].fixed_ips[0].ip_address = '198.51.100.65'),
+    'a network removed that unchanged ports and subnets name': (d) => d.networks.splice(2, 1),
+    'a subnet shrunk under unchanged ports': (d) => (d.subnets[1].cidr = '198.51.100.0/28'),
+    'an entry inserted first, moving every other one': (d) => d.ports.unshift(port('a-guest-2', 'net-a', '0a:11', [['a-v4', '198.51.100.11']], 'compute:nova', 'server-c')),
+    'a duplicate id': (d) => d.ports.push({ ...d.ports[0] }),
+    'a key added with a value that is not valid': (d) => (d.networks[1].mtu = 'big'),
+    'a list entry removed from a port': (d) => d.ports[2].fixed_ips.pop(),
+    'an unknown key on an unchanged router (a warning every time)': (d) => (d.routers[0].colour = 'blue'),
+    'the router removed under its unchanged interface ports': (d) => (d.routers = []),
+    'a floating IP whose router is found from the ports': (d) => delete d.floatingips[0].router_id,
+  };
+
+  test('each read reports exactly what a read of that file alone does: every problem and warning, at every entry', () => {
+    const memo = new EntryMemo();
+    expectView(parseWith(memo, baseDocument()));
+    for (const [what, edit] of Object.entries(EDITS)) {
+      const document = edited(edit);
+      // Twice: against the base document's entries, then against its own.
+      assert.deepEqual(parseWith(memo, document), parse(document), `${what}, first read`);
+      assert.deepEqual(parseWith(memo, document), parse(document), `${what}, read again`);
+      assert.deepEqual(parseWith(memo, baseDocument()), parse(baseDocument()), `back from ${what}`);
+    }
   });
 });

@@ -26,11 +26,12 @@ import {
   type NovaServer,
 } from '../../model/neutron.js';
 import { buildOctavia, checkOctavia, OCTAVIA_COLLECTIONS, readOctavia, type OctaviaCollections } from './loadbalancers.js';
-import { byId, Checks, Fields, finish, ID, need, pointer, readCollection, type Draft, type Read } from './resource-checks.js';
+import { byId, Checks, EntryMemo, Fields, finish, ID, need, pointer, readCollection, type Draft, type Read } from './resource-checks.js';
 import type { ResourceView } from './view.js';
 import { buildVpnaas, checkVpnaas, readVpnaas, VPNAAS_COLLECTIONS, type RouterFacts, type VpnaasCollections } from './vpnaas.js';
 
 export type { Problem };
+export { EntryMemo };
 
 export interface ParseOptions {
   /** `[DEFAULT] management_network_id`. */
@@ -73,10 +74,15 @@ export async function readResourceFile(path: string, options: ParseOptions): Pro
   return parseResourceFile(text, path, options);
 }
 
-export function parseResourceFile(text: string, fileName: string, options: ParseOptions): ParseResult {
+/**
+ * The file's view, or every problem of it. A reader of successive versions of
+ * one file passes the same `memo` each time, so that the entries an edit left
+ * unchanged are not read again and keep their objects in the view.
+ */
+export function parseResourceFile(text: string, fileName: string, options: ParseOptions, memo?: EntryMemo): ParseResult {
   const parsed = parseText(text, fileName);
   if (!parsed.ok) return { ok: false, problems: [{ path: '', message: parsed.message }] };
-  return validateResources(parsed.value, options);
+  return validateResources(parsed.value, options, memo);
 }
 
 // ---------------------------------------------------------------------------
@@ -325,7 +331,8 @@ function indexRanges(r: Resources): void {
   }
 }
 
-function validateResources(document: unknown, options: ParseOptions): ParseResult {
+function validateResources(document: unknown, options: ParseOptions, memo?: EntryMemo): ParseResult {
+  memo?.nextFile();
   const c = new Checks();
   const managementPrefix = checkOptions(c, options);
   const top = document === null || document === undefined ? {} : c.object(document, '');
@@ -333,12 +340,13 @@ function validateResources(document: unknown, options: ParseOptions): ParseResul
   for (const key of Object.keys(top)) {
     if (!([...COLLECTIONS, ...OCTAVIA_COLLECTIONS, ...VPNAAS_COLLECTIONS] as readonly string[]).includes(key)) c.warn(pointer('', key), `unknown key "${key}" (ignored)`);
   }
-  const networkList = readCollection(c, top, 'networks', NETWORK_KEYS, readNetwork);
-  const subnetList = readCollection(c, top, 'subnets', SUBNET_KEYS, readSubnet);
-  const portList = readCollection(c, top, 'ports', PORT_KEYS, readPort);
-  const routerList = readCollection(c, top, 'routers', ROUTER_KEYS, readRouter);
+  const networkList = readCollection(c, top, 'networks', NETWORK_KEYS, readNetwork, memo);
+  const subnetList = readCollection(c, top, 'subnets', SUBNET_KEYS, readSubnet, memo);
+  const portList = readCollection(c, top, 'ports', PORT_KEYS, readPort, memo);
+  const routerList = readCollection(c, top, 'routers', ROUTER_KEYS, readRouter, memo);
+  // Not kept: the checks fill in a floating IP's router and fixed address from the other entries.
   const floatingIpList = readCollection(c, top, 'floatingips', FLOATING_IP_KEYS, readFloatingIp);
-  const serverList = readCollection(c, top, 'servers', SERVER_KEYS, readServer);
+  const serverList = readCollection(c, top, 'servers', SERVER_KEYS, readServer, memo);
   const octaviaDrafts = readOctavia(c, top);
   const vpnaasDrafts = readVpnaas(c, top);
 
@@ -474,6 +482,18 @@ function checkDeviceNames(
   return seen;
 }
 
+/** Each fixed IP draft's parsed address: the drafts of entries an edit left alone are checked again on every edit (see EntryMemo). */
+const fixedIpAddresses = new WeakMap<FixedIpDraft, ParsedAddress>();
+
+function addressOf(ip: FixedIpDraft, text: string): ParsedAddress {
+  let address = fixedIpAddresses.get(ip);
+  if (!address) {
+    address = parseAddress(text)!;
+    fixedIpAddresses.set(ip, address);
+  }
+  return address;
+}
+
 /** A fixed IP on `networkId`: its subnet exists on that network, holds the address, and no one else holds it. */
 function checkFixedIp(r: Resources, ip: FixedIpDraft, networkId: string | undefined): void {
   const { c } = r;
@@ -484,7 +504,7 @@ function checkFixedIp(r: Resources, ip: FixedIpDraft, networkId: string | undefi
   const elsewhere = subnet !== undefined && known(subnet.network_id) && known(networkId) && subnet.network_id !== networkId;
   if (elsewhere) c.fail(pointer(ip.path, 'subnet_id'), `subnet ${ip.subnet_id} is on network ${subnet.network_id}, not on ${networkId}`);
   if (ip.ip_address === undefined) return;
-  const address = parseAddress(ip.ip_address)!;
+  const address = addressOf(ip, ip.ip_address);
   const range = ip.subnet_id === undefined ? undefined : r.rangeBySubnet.get(ip.subnet_id);
   if (range && !elsewhere && !contains(range, address)) c.fail(pointer(ip.path, 'ip_address'), `${address.text} is not inside subnet ${ip.subnet_id} (${range.network})`);
   if (networkId !== undefined) claimAddress(r, networkId, address, pointer(ip.path, 'ip_address'));
@@ -723,9 +743,25 @@ function checkFloatingIpRouter(r: Resources, floatingIp: FloatingIpDraft, port: 
 
 const fixedIp = (ip: FixedIpDraft): FixedIp => ({ subnet_id: need(ip.subnet_id, 'subnet_id'), ip_address: need(ip.ip_address, 'ip_address') });
 
+/**
+ * The view's entry made from each draft, kept while the draft is: a draft an
+ * EntryMemo reuses gives the very same entry, which the diff then knows as
+ * unchanged without comparing it. Each entry is made from its draft alone.
+ */
+const entriesByDraft = new WeakMap<object, unknown>();
+
 function buildView(r: Resources, managementSubnet: SubnetDraft): Omit<ResourceView, keyof OctaviaCollections | keyof VpnaasCollections> {
   const build = <D extends { readonly path: string }, T>(drafts: ReadonlyMap<string, D>, make: (draft: D) => T): ReadonlyMap<string, T> =>
-    new Map([...drafts].map(([id, draft]) => [id, make(draft)]));
+    new Map(
+      [...drafts].map(([id, draft]) => {
+        let entry = entriesByDraft.get(draft) as T | undefined;
+        if (entry === undefined) {
+          entry = make(draft);
+          entriesByDraft.set(draft, entry);
+        }
+        return [id, entry];
+      }),
+    );
   return {
     networks: build(r.networks, (d): NeutronNetwork => ({ ...finish(d), id: need(d.id, 'id') })),
     subnets: build(

@@ -202,6 +202,15 @@ describe('ResourceFileWatcher', () => {
     assert.deepEqual(happenings, ['view router-1,router-2', 'create router-2 -> tenant-2']);
   });
 
+  test('the view hook is told whether config reload asked for the read: an edit is not one', async () => {
+    const reloads: boolean[] = [];
+    const source = await started([ROUTER_1], { onView: (_view: ResourceView, reload: boolean) => void reloads.push(reload) });
+    await writeFile(path, fileOf([ROUTER_1, ROUTER_2]));
+    await until('the edit', () => reloads.length === 1);
+    await source.reload();
+    assert.deepEqual(reloads, [false, true]);
+  });
+
   test('reload() reads now and returns the result', async () => {
     const source = await started([ROUTER_1], { debounceMs: 60_000 });
     await writeFile(path, fileOf([ROUTER_2]));

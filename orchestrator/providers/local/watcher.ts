@@ -5,20 +5,25 @@
 // filtered by name; a slow stat poll catches whatever inotify might miss.
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { setImmediate } from 'node:timers/promises';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { Event } from '../../core/events.js';
 import type { EventSource } from '../types.js';
 import { diffViews } from './diff.js';
-import { parseResourceFile, readResourceText, type ParseOptions, type ParseResult, type Problem } from './resource-file.js';
+import { EntryMemo, parseResourceFile, readResourceText, type ParseOptions, type ParseResult, type Problem } from './resource-file.js';
 import type { ResourceView } from './view.js';
 
 export interface ResourceFileWatcherOptions {
   readonly path: string;
   readonly parseOptions: ParseOptions;
   readonly logger: Logger;
-  /** Called with each new valid view before its events are delivered (the bridges are synced there). */
-  readonly onView?: (view: ResourceView) => void | Promise<void>;
+  /**
+   * Called with each new valid view before its events are delivered (the
+   * bridges are synced there); `reload` is true when config reload asked for
+   * the read, which applies even the same bytes again.
+   */
+  readonly onView?: (view: ResourceView, reload: boolean) => void | Promise<void>;
   /** Quiet time after the last change before the file is read, so a write in progress is not read half-done. */
   readonly debounceMs?: number;
   /** Period of the safety poll. */
@@ -49,6 +54,8 @@ export class ResourceFileWatcher implements EventSource {
   #queue: Promise<unknown> = Promise.resolve();
   /** The last read found the file emptied; the next one confirms it. */
   #emptied = false;
+  /** The entries of the last read, so that the next reads only those an edit changed. */
+  readonly #memo = new EntryMemo();
 
   constructor(options: ResourceFileWatcherOptions) {
     this.#options = options;
@@ -75,7 +82,7 @@ export class ResourceFileWatcher implements EventSource {
    * start() it only updates the view.
    */
   reload(): Promise<ParseResult> {
-    return this.#serially(async () => this.#apply(await this.#readText()));
+    return this.#serially(async () => this.#apply(await this.#readText(), true));
   }
 
   start(deliver: Deliver): Promise<void> {
@@ -162,7 +169,7 @@ export class ResourceFileWatcher implements EventSource {
 
   #parse(read: Reading): ParseResult {
     this.#text = 'text' in read ? read.text : undefined;
-    const result: ParseResult = 'text' in read ? parseResourceFile(read.text, this.#options.path, this.#options.parseOptions) : { ok: false, problems: [read.problem] };
+    const result: ParseResult = 'text' in read ? parseResourceFile(read.text, this.#options.path, this.#options.parseOptions, this.#memo) : { ok: false, problems: [read.problem] };
     if (result.ok) {
       this.#view = result.view;
       this.#problems = [];
@@ -195,7 +202,7 @@ export class ResourceFileWatcher implements EventSource {
   }
 
   /** A new reading: logged; when valid and started, the bridges hook runs and the diff is delivered. */
-  async #apply(read: Reading): Promise<ParseResult> {
+  async #apply(read: Reading, reload = false): Promise<ParseResult> {
     const before = this.#view;
     const result = this.#parse(read);
     const { logger, path, onView } = this.#options;
@@ -207,12 +214,16 @@ export class ResourceFileWatcher implements EventSource {
     if (!this.#deliver) return result;
     if (onView) {
       try {
-        await onView(result.view);
+        await onView(result.view, reload);
       } catch (error) {
         logger.error({ err: error, file: path }, 'resource file: applying the new view failed');
       }
     }
-    // stop() may have come while the hook ran.
+    // The read and its checks held the one thread for tens of milliseconds
+    // with a file of thousands of routers: what waited meanwhile (pushes,
+    // answers) goes before the diff does the same (issue 16, bench O2).
+    await setImmediate();
+    // stop() may have come meanwhile.
     const deliver = this.#deliver;
     if (!deliver) return result;
     const events = diffViews(before, result.view);
