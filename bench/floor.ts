@@ -4,13 +4,14 @@
 //
 // - the floor: one `sysctl -w`, one `ip -batch` with every address and route
 //   change, one iptables-restore and one ip6tables-restore of the rendered
-//   documents, dnsmasq and BIRD started on the rendered files and waited for
+//   documents, one `nft -f` of the floating IPs' table, dnsmasq and BIRD started on the rendered files and waited for
 //   as the agent waits for them (dnsmasq's "started" line, BIRD's control
 //   socket greeting). The metadata proxy (listeners inside the agent) and
 //   gratuitous ARP (sent in the background after the answer) have no
 //   counterpart.
 // - the original appliance's cost model: the same changes, one process per
-//   address, route, sysctl, chain and rule (`iptables -A`), daemons
+//   address, route, sysctl, chain and rule (`iptables -A`; floating IPs as
+//   the iptables rules the original wrote for them), daemons
 //   (re)started on the push.
 import { join } from 'node:path';
 import { DEFAULT_API_PORT, validateDocument, type ConfigModel } from '../contract/index.js';
@@ -18,7 +19,8 @@ import type { RenderHost } from '../appliance/engine/engine.js';
 import type { FirewallContribution } from '../appliance/engine/subsystem.js';
 import { dhcpFirewall } from '../appliance/drivers/dhcp/firewall.js';
 import { renderDhcp } from '../appliance/drivers/dhcp/render.js';
-import { renderFirewall, restoreDocument, type FamilyRules } from '../appliance/drivers/firewall/render.js';
+import { replaceText, tableDefinition } from '../appliance/drivers/firewall/nft.js';
+import { renderFirewall, restoreDocument, type FirewallRules } from '../appliance/drivers/firewall/render.js';
 import { haFirewall } from '../appliance/drivers/ha/firewall.js';
 import { metadataFirewall } from '../appliance/drivers/metadata/firewall.js';
 import { metadataProxyState } from '../appliance/metadata-proxy/state.js';
@@ -47,7 +49,7 @@ export interface RenderedWork {
   /** `ip -batch` lines: interfaces, then routes. */
   readonly addressLines: readonly string[];
   readonly routeLines: readonly string[];
-  readonly firewall: { readonly v4: FamilyRules; readonly v6: FamilyRules };
+  readonly firewall: FirewallRules;
   readonly checksumFill: boolean;
   readonly dhcp: ReturnType<typeof renderDhcp>;
   readonly bird: string;
@@ -154,6 +156,8 @@ export function floorPlan(work: RenderedWork, dir: string): Plan {
           { kind: 'run', argv: ['ip6tables-restore'], input: restoreText(work, 6) },
         ],
       },
+      // The floating IPs are an nftables table of their own (appliance/drivers/firewall/nft.ts): one nft -f.
+      { name: 'nft -f', steps: [{ kind: 'run', argv: ['nft', '-f', '-'], input: replaceText(tableDefinition(work.firewall.fip)) }] },
       ...daemonPhases(work, dir),
     ],
   };
@@ -183,6 +187,36 @@ export function originalPlan(work: RenderedWork, dir: string, budgetMs?: number)
     }
     return steps;
   };
+  // The original wrote each floating IP as iptables rules, one process each:
+  // its DNAT and SNAT, and a rule per direction counting its traffic.
+  const floatingIps = (): Step[] => {
+    const { pairs, externalIf } = work.firewall.fip;
+    const steps: Step[] = [];
+    for (const family of [4, 6] as const) {
+      const command = family === 4 ? 'iptables' : 'ip6tables';
+      const bits = family === 4 ? 32 : 128;
+      const ofFamily = pairs.filter((p) => p.family === family);
+      if (ofFamily.length === 0) continue;
+      steps.push(
+        { kind: 'run', argv: [command, '-t', 'nat', '-N', 'original-fip-dnat'] },
+        { kind: 'run', argv: [command, '-t', 'nat', '-N', 'original-fip-snat'] },
+        { kind: 'run', argv: [command, '-t', 'filter', '-N', 'original-fip-acct'] },
+      );
+      for (const { floating, fixed } of ofFamily) {
+        steps.push(
+          { kind: 'run', argv: [command, '-t', 'nat', '-A', 'original-fip-dnat', '-d', `${floating}/${bits}`, '-j', 'DNAT', '--to-destination', fixed] },
+          { kind: 'run', argv: [command, '-t', 'nat', '-A', 'original-fip-snat', '-s', `${fixed}/${bits}`, '-j', 'SNAT', '--to-source', floating] },
+        );
+        if (externalIf) {
+          steps.push(
+            { kind: 'run', argv: [command, '-t', 'filter', '-A', 'original-fip-acct', '-d', `${fixed}/${bits}`, '-i', externalIf] },
+            { kind: 'run', argv: [command, '-t', 'filter', '-A', 'original-fip-acct', '-s', `${fixed}/${bits}`, '-o', externalIf] },
+          );
+        }
+      }
+    }
+    return steps;
+  };
   return {
     phases: [
       { name: 'hostname+sysctl', steps: [{ kind: 'run', argv: ['hostname', work.hostname] }, ...Object.entries(work.sysctls).map(([k, v]): Step => ({ kind: 'run', argv: ['sysctl', '-q', '-w', `${k}=${v}`] }))] },
@@ -190,6 +224,7 @@ export function originalPlan(work: RenderedWork, dir: string, budgetMs?: number)
       { name: 'ip (one per route)', steps: work.routeLines.map((line): Step => ({ kind: 'run', argv: ['ip', ...line.split(' ')] })), ...cap },
       { name: 'iptables -A', steps: firewall(4), ...cap },
       { name: 'ip6tables -A', steps: firewall(6), ...cap },
+      { name: 'iptables -A (floating IPs)', steps: floatingIps(), ...cap },
       ...daemonPhases(work, dir),
     ],
   };
