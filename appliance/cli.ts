@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino, type Logger } from 'pino';
-import { DEFAULT_API_PORT, DEFAULT_STATE_DIR, parseAddress, unwrapDocument, validateDocument } from '../contract/index.js';
+import { DEFAULT_API_PORT, DEFAULT_STATE_DIR, parseAddress, unwrapDocument, validateDocument, ValidationMemo } from '../contract/index.js';
 import { createApp } from './api/app.js';
 import { GatewayProbe } from './api/status.js';
 import { AgentMetrics } from './api/metrics.js';
@@ -211,6 +211,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     vpn,
     version: agentVersion(),
     startedAt: Date.now(),
+    validationMemo: new ValidationMemo(),
   });
   const servers = await Promise.all(listen.map((address) => listenOn(app, address, options.port, tls)));
   logger.info({ listen, port: options.port, stateDir: options.stateDir, tls: tls !== undefined, services: [...services.services], services_from: services.source }, 'agent ready');

@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { DEFAULT_ASN, DEFAULT_HA_PRIORITY, DEFAULT_METADATA_ADDRESS, DEFAULT_METADATA_PORT } from './defaults.js';
 import { MAX_DOCUMENT_DEPTH, MAX_PROBLEMS_LISTED } from './limits.js';
 import { defaultGateways } from './model.js';
-import { unwrapDocument, validateDocument, type HostFacts, type Problem, type ValidationResult } from './validate.js';
+import { unwrapDocument, validateDocument, ValidationMemo, type HostFacts, type Problem, type ValidationResult } from './validate.js';
 import type { ConfigModel } from './model.js';
 
 const fixtures = new URL('../test/fixtures/', import.meta.url);
@@ -968,5 +968,58 @@ describe('load balancer: what nginx cannot do is refused, naming the field', () 
       assert.deepEqual(paths(refused((_doc, lb) => (lb.listeners[0].name = name))), [`${LB}/listeners/0/name`], name);
       assert.deepEqual(paths(refused((_doc, lb) => (lb.listeners[0].id = name))), [`${LB}/listeners/0/id`], name);
     }
+  });
+});
+
+describe('a memo of the last document: only changed networks are built again', () => {
+  const fresh = (doc: unknown, host?: HostFacts) => expectValid(validateDocument(structuredClone(doc), host));
+
+  test('an unchanged network is the very model the last document built, and the whole model equals a fresh one', () => {
+    const memo = new ValidationMemo();
+    const first = expectValid(validateDocument(loadDocument('harness-router.json'), harnessHost, memo));
+    const next = loadDocument('harness-router.json');
+    next.networks[3].allocations[0].hostname = 'renamed';
+    const second = expectValid(validateDocument(structuredClone(next), harnessHost, memo));
+    assert.deepEqual(
+      second.networks.map((n, i) => n === first.networks[i]),
+      [true, true, true, false],
+    );
+    assert.deepEqual(second, fresh(next, harnessHost));
+  });
+
+  test('a network is built again when its place or the host facts change', () => {
+    const memo = new ValidationMemo();
+    const first = expectValid(validateDocument(loadDocument('harness-router.json'), harnessHost, memo));
+    const otherHost: HostFacts = { interfaces: new Map([...harnessHost.interfaces, ['ge9', '02:00:00:00:01:09']]) };
+    const second = expectValid(validateDocument(loadDocument('harness-router.json'), otherHost, memo));
+    assert.ok(second.networks.every((n, i) => n !== first.networks[i]));
+    const swapped = loadDocument('harness-router.json');
+    swapped.networks = [swapped.networks[0], swapped.networks[1], swapped.networks[3], swapped.networks[2]];
+    const third = expectValid(validateDocument(swapped, otherHost, memo));
+    assert.deepEqual(
+      third.networks.map((n, i) => n === second.networks[i]),
+      [true, true, false, false],
+    );
+  });
+
+  test('a network that raised a warning is never reused: the warning comes every time', () => {
+    const memo = new ValidationMemo();
+    const doc = loadDocument('harness-router.json');
+    doc.networks[2].address_allocations = [];
+    for (let i = 0; i < 2; i++) {
+      const result = validateDocument(structuredClone(doc), harnessHost, memo);
+      expectValid(result);
+      assert.deepEqual(result.warnings.map((w) => w.path), ['/networks/2/address_allocations']);
+    }
+  });
+
+  test('a refused document changes nothing the next one reuses', () => {
+    const memo = new ValidationMemo();
+    const first = expectValid(validateDocument(loadDocument('harness-router.json'), harnessHost, memo));
+    const bad = loadDocument('harness-router.json');
+    bad.networks[2].subnets[0].gateway_ip = '192.0.2.1';
+    assert.equal(validateDocument(bad, harnessHost, memo).ok, false);
+    const again = expectValid(validateDocument(loadDocument('harness-router.json'), harnessHost, memo));
+    assert.ok(again.networks.every((n, i) => n === first.networks[i]));
   });
 });

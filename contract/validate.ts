@@ -75,7 +75,31 @@ export function unwrapDocument(body: unknown): unknown {
   return body;
 }
 
-export function validateDocument(body: unknown, host?: HostFacts): ValidationResult {
+/**
+ * The networks of the last valid document an agent validated, so that the
+ * next one, which usually differs in one floating IP or one allocation,
+ * rebuilds only the networks it changed (issue 16: a delta's cost). A network
+ * is reused only when its JSON text, its place in the list and the host facts
+ * are the ones it was built from and building it raised no problem: the
+ * result is then the same model, the very same object. Every check across
+ * networks still runs on every document. An orchestrator, which validates
+ * many different documents, passes none.
+ */
+export class ValidationMemo {
+  #networks = new Map<string, NetworkModel>();
+
+  /** @internal The model of a network built from `key` by the last document, if any. */
+  get(key: string): NetworkModel | undefined {
+    return this.#networks.get(key);
+  }
+
+  /** @internal Keep exactly the networks of the document just validated. */
+  replace(networks: Map<string, NetworkModel>): void {
+    this.#networks = networks;
+  }
+}
+
+export function validateDocument(body: unknown, host?: HostFacts, memo?: ValidationMemo): ValidationResult {
   if (!isObject(body)) return { ok: false, errors: [{ path: '', message: 'the configuration must be a JSON object' }], warnings: [] };
   // Before anything walks the document: every later step may recurse into it.
   const tooDeep = depthProblem(body);
@@ -86,8 +110,10 @@ export function validateDocument(body: unknown, host?: HostFacts): ValidationRes
   const warnings: Problem[] = [];
   collectUnknownKeys(configurationSchema, body, [], warnings);
   const errors: Problem[] = [];
-  const model = buildModel(body, host, errors, warnings);
+  const built = new Map<string, NetworkModel>();
+  const model = buildModel(body, host, errors, warnings, memo && networkReuse(memo, host, built));
   if (errors.length > 0) return { ok: false, errors: listed(errors), warnings: listed(warnings) };
+  memo?.replace(built);
   return { ok: true, model, document: body, warnings: listed(warnings) };
 }
 
@@ -275,10 +301,41 @@ type Fail = (path: string, message: string) => void;
 
 const IDENTIFIER = /^[A-Za-z0-9_.:-]{1,255}$/;
 
-function buildModel(doc: Configuration, host: HostFacts | undefined, errors: Problem[], warnings: Problem[]): ConfigModel {
+/** Builds network `index`: `build` makes it and tells whether that raised no problem. */
+type BuildNetwork = (doc: NetworkDoc, index: number, build: () => { network: NetworkModel; clean: boolean }) => NetworkModel;
+
+/**
+ * Reuses the memo's model of the same text at the same place with the same
+ * host facts, else builds it; records in `built` what the next document may
+ * reuse (never a network whose building raised a problem: the next document
+ * must raise it again).
+ */
+function networkReuse(memo: ValidationMemo, host: HostFacts | undefined, built: Map<string, NetworkModel>): BuildNetwork {
+  const hostKey = host ? JSON.stringify([...host.interfaces]) : '';
+  return (doc, index, build) => {
+    const key = `${index}\n${hostKey}\n${JSON.stringify(doc)}`;
+    const kept = memo.get(key);
+    if (kept) {
+      built.set(key, kept);
+      return kept;
+    }
+    const { network, clean } = build();
+    if (clean) built.set(key, network);
+    return network;
+  };
+}
+
+function buildModel(doc: Configuration, host: HostFacts | undefined, errors: Problem[], warnings: Problem[], reuse?: BuildNetwork): ConfigModel {
   const fail: Fail = (path, message) => errors.push({ path, message });
   const networksDoc = doc.networks ?? [];
-  const networks = networksDoc.map((n, i) => buildNetwork(n, `/networks/${i}`, host, fail, warnings));
+  const networks = networksDoc.map((n, i) => {
+    const build = () => {
+      const problems = errors.length + warnings.length;
+      const network = buildNetwork(n, `/networks/${i}`, host, fail, warnings);
+      return { network, clean: errors.length + warnings.length === problems };
+    };
+    return reuse ? reuse(n, i, build) : build().network;
+  });
 
   const firstOfType = new Map<NetworkType, number>();
   const byIfname = new Map<string, number>();

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { MAX_DOCUMENT_BYTES, unwrapDocument, validateDocument, type Problem } from '../../contract/index.js';
+import { MAX_DOCUMENT_BYTES, unwrapDocument, validateDocument, type Problem, type ValidationMemo } from '../../contract/index.js';
 import { ApplyFailedError, CheckFailedError, messageOf, type ApplyEngine } from '../engine/engine.js';
 import type { CommandRunner } from '../host/exec.js';
 import { toApiInterface, type InterfaceNames, type LiveInterface } from '../host/interfaces.js';
@@ -44,6 +44,8 @@ export interface ApiDependencies {
   readonly vpn?: VpnView;
   readonly version: string;
   readonly startedAt: number;
+  /** The networks of the last valid document, so that a delta rebuilds only the networks it changed (contract's ValidationMemo). */
+  readonly validationMemo?: ValidationMemo;
 }
 
 /**
@@ -320,7 +322,7 @@ async function putConfig(deps: ApiDependencies, req: Request, res: Response): Pr
     return;
   }
   const host = { interfaces: new Map(live.map((i) => [i.generic, i.link.address ?? ''])) };
-  const result = validateDocument(document, host);
+  const result = validateDocument(document, host, deps.validationMemo);
   if (!result.ok) {
     sendError(res, 422, 'invalid configuration', withWarnings(result.errors, result.warnings));
     return;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { validateDocument, type ConfigModel } from '../../../contract/index.js';
+import { validateDocument, ValidationMemo, type ConfigModel } from '../../../contract/index.js';
 import { dhcpHostName, renderDhcp, type DnsmasqPaths } from './render.js';
 
 type Doc = Record<string, unknown> & { networks: NetDoc[] };
@@ -244,5 +244,27 @@ describe('host names dnsmasq would read as something else', () => {
   it('writes no name field for an allocation without a hostname', () => {
     assert.equal(dhcpHostName(undefined, 'here'), undefined);
     assert.equal(dhcpHostName('.local', 'here'), undefined);
+  });
+});
+
+describe('the hosts file after a delta', () => {
+  it('renders a changed network anew beside the unchanged network it keeps, as a fresh model renders', () => {
+    const memo = new ValidationMemo();
+    const validated = (doc: Doc) => {
+      const result = validateDocument(structuredClone(doc), undefined, memo);
+      assert.ok(result.ok);
+      return result.model;
+    };
+    const first = validated(labDoc());
+    assert.equal(renderDhcp(first, HOST, PATHS).hosts, '02:00:00:00:02:0a,198.51.100.10,[fd00:a::10],host-a\n02:00:00:00:03:0b,198.51.100.74,[fd00:b::10],host-b\n');
+    const changed = labDoc();
+    tenantA(changed).allocations[0]!.hostname = 'host-c';
+    const second = validated(changed);
+    // The memo hands back tenant B's model: its lines are the ones rendered for the first document.
+    assert.equal(second.networks[3], first.networks[3]);
+    assert.notEqual(second.networks[2], first.networks[2]);
+    const hosts = renderDhcp(second, HOST, PATHS).hosts;
+    assert.equal(hosts, '02:00:00:00:02:0a,198.51.100.10,[fd00:a::10],host-c\n02:00:00:00:03:0b,198.51.100.74,[fd00:b::10],host-b\n');
+    assert.equal(hosts, renderDhcp(modelOf(changed), HOST, PATHS).hosts);
   });
 });

@@ -84,9 +84,26 @@ export function renderDhcp(model: ConfigModel, host: RenderHost, paths: DnsmasqP
       optionsFile: paths.options,
       ranges: served.map(range),
     }),
-    hosts: hostsFile({ hosts: servedNetworks.flatMap((n) => hostEntries(n, model.networks.indexOf(n))) }),
+    hosts: servedNetworks.map((n) => networkHostsText(n, model.networks.indexOf(n))).join(''),
     options: optionsFile({ subnets: served.map(subnetOptions) }),
   };
+}
+
+/**
+ * Each network's lines of the hosts file, kept with its model. The agent
+ * validates with a memo (contract's ValidationMemo), which hands back the
+ * very model object of a network a new document did not change, so a delta
+ * renders only the changed network's lines, not the router's thousands
+ * (issue 16). The lines depend on the network and its place only.
+ */
+const hostsTextOf = new WeakMap<NetworkModel, { readonly index: number; readonly text: string }>();
+
+function networkHostsText(network: NetworkModel, index: number): string {
+  const kept = hostsTextOf.get(network);
+  if (kept?.index === index) return kept.text;
+  const text = hostsFile({ hosts: hostEntries(network, index) });
+  hostsTextOf.set(network, { index, text });
+  return text;
 }
 
 function range({ subnet, tag }: ServedSubnet): ConfigValues['ranges'][number] {
