@@ -108,6 +108,10 @@ class Harness {
     const logger = pino({ level: 'info' }, { write: (line: string) => void this.lines.push(JSON.parse(line) as Record<string, unknown>) });
     this.runner
       .on(/^ip -j -d addr show$/, { stdout: JSON.stringify(links()) })
+      .on(/^ip -j -d link show$/, { stdout: JSON.stringify(links().map(({ addr_info: _addresses, ...link }) => link)) })
+      .on(/^ip -j addr show to /, { stdout: '[]' })
+      // The only address `ip addr show to` finds on the harness router: the API's, on eth0.
+      .on(new RegExp(`^ip -j addr show to ${LISTEN}$`), { stdout: JSON.stringify(links().filter((link) => link.addr_info.length > 0)) })
       .on(/^ip -j -s -d addr show$/, { stdout: JSON.stringify(links().map((l) => ({ ...l, stats64 }))) })
       .on('iptables-save', { stdout: '# iptables-save of the fake host\n' })
       .on('ip6tables-save', { stdout: '# ip6tables-save of the fake host\n' })
@@ -445,6 +449,17 @@ describe('the v1 API in-process', () => {
       const answer = await other.put(doc).expect(422);
       assert.equal((answer.body as ErrorBody).error, 'the configuration would lock the agent out');
       assert.deepEqual(details(answer.body).map((d) => d.path), ['/orchestrator/address']);
+    });
+
+    it('422 when the document would remove the API address from the interface that holds it; a PUT reads the links and that holder, never every address', async () => {
+      const doc = good();
+      doc.networks[0]!.interface.addresses = ['fdca:3ba5:a17a:acda::99/64'];
+      const answer = await h.put(doc).expect(422);
+      assert.equal((answer.body as ErrorBody).error, 'the configuration would lock the agent out');
+      assert.deepEqual(details(answer.body), [{ path: '/networks/0/interface/addresses', message: `would remove ${LISTEN}, the address the agent's API listens on` }]);
+      await h.put(GOOD_TEXT).expect(200);
+      const reads = h.runner.calls.filter((c) => !c.mutating).map((c) => c.argv.join(' '));
+      assert.deepEqual([...new Set(reads.filter((r) => r.startsWith('ip ')))], ['ip -j -d link show', `ip -j addr show to ${LISTEN}`]);
     });
   });
 

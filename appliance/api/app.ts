@@ -7,11 +7,11 @@ import type { Logger } from 'pino';
 import { MAX_DOCUMENT_BYTES, unwrapDocument, validateDocument, type Problem, type ValidationMemo } from '../../contract/index.js';
 import { ApplyFailedError, CheckFailedError, messageOf, type ApplyEngine } from '../engine/engine.js';
 import type { CommandRunner } from '../host/exec.js';
-import { toApiInterface, type InterfaceNames, type LiveInterface } from '../host/interfaces.js';
+import { toApiInterface, type InterfaceNames, type IpLinkOnly, type NamedLink } from '../host/interfaces.js';
 import { SharedRead } from './cache.js';
 import { jsonText, parseJsonBody, sendError, sendJson, sendJsonText } from './json.js';
 import type { RepushGuard } from '../engine/repush.js';
-import { lockoutProblems } from './lockout.js';
+import { guardedAddresses, lockoutProblems } from './lockout.js';
 import { redactSecrets } from '../../contract/redact.js';
 import type { VpnView } from './vpn-metrics.js';
 import type { GatewayProbe } from './status.js';
@@ -115,7 +115,7 @@ export function createApp(deps: ApiDependencies): express.Express {
     get: (_req, res) => {
       sendJson(res, 200, { configuration: redactSecrets(deps.engine.current?.document ?? {}) });
     },
-    put: [requireJson, gate.enter, readBody, reuseRepush(deps), parseBody, async (req, res) => putConfig(deps, req, res)],
+    put: [requireJson, gate.enter, readBody, reuseRepush(deps), startHostRead(deps), parseBody, async (req, res) => putConfig(deps, req, res)],
   });
   route(v1, '/v1/system/apply', {
     get: (_req, res) => {
@@ -257,6 +257,40 @@ function asksFullApply(req: Request): boolean {
   return /\bno-cache\b/i.test(req.get('cache-control') ?? '');
 }
 
+/** What a PUT reads of the host: the interfaces (generic names, MACs) and which of them holds each address the API listens on. */
+interface HostFacts {
+  readonly links: readonly NamedLink<IpLinkOnly>[];
+  /** Guarded listen address -> generic name of the interface holding it. */
+  readonly holders: ReadonlyMap<string, string>;
+}
+
+async function readHostFacts(deps: ApiDependencies): Promise<HostFacts> {
+  const guarded = guardedAddresses(deps.listenAddresses);
+  const [links, ...holders] = await Promise.all([deps.interfaces.links(), ...guarded.map((address) => deps.interfaces.holdersOf(address))]);
+  const held = new Map<string, string>();
+  guarded.forEach((address, i) => {
+    const real = new Set(holders[i]);
+    const holder = links.find((link) => real.has(link.real));
+    if (holder) held.set(address, holder.generic);
+  });
+  return { links, holders: held };
+}
+
+/**
+ * The host is read while the body is parsed and validated (the `ip`
+ * processes run beside the agent), not after: the PUT waits for the longer
+ * of the two instead of both.
+ */
+function startHostRead(deps: ApiDependencies): Handler {
+  return (_req, res, next) => {
+    const facts = readHostFacts(deps);
+    // Awaited by putConfig; a body refused before that leaves the failure unobserved, not unhandled.
+    void facts.catch(() => undefined);
+    res.locals.hostFacts = facts;
+    next();
+  };
+}
+
 function parseBody(req: Request, res: Response, next: NextFunction): void {
   const parsed = parseJsonBody(req.body as Buffer | undefined);
   if (!parsed.ok) {
@@ -314,14 +348,14 @@ class BodyGate {
 
 async function putConfig(deps: ApiDependencies, req: Request, res: Response): Promise<void> {
   const document = unwrapDocument(req.body as unknown);
-  let live: LiveInterface[];
+  let facts: HostFacts;
   try {
-    live = await deps.interfaces.list();
+    facts = await (res.locals.hostFacts as Promise<HostFacts>);
   } catch (error) {
     sendError(res, 500, 'cannot read the host interfaces', [{ message: messageOf(error) }]);
     return;
   }
-  const host = { interfaces: new Map(live.map((i) => [i.generic, i.link.address ?? ''])) };
+  const host = { interfaces: new Map(facts.links.map((i) => [i.generic, i.link.address ?? ''])) };
   const result = validateDocument(document, host, deps.validationMemo);
   if (!result.ok) {
     sendError(res, 422, 'invalid configuration', withWarnings(result.errors, result.warnings));
@@ -332,7 +366,7 @@ async function putConfig(deps: ApiDependencies, req: Request, res: Response): Pr
     sendError(res, 422, 'the configuration needs a service this appliance does not run', missing);
     return;
   }
-  const lockout = lockoutProblems(result.model, deps.listenAddresses, live);
+  const lockout = lockoutProblems(result.model, deps.listenAddresses, facts.holders);
   if (lockout.length > 0) {
     sendError(res, 422, 'the configuration would lock the agent out', lockout);
     return;

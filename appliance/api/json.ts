@@ -4,13 +4,32 @@
 import type { Response } from 'express';
 import { MAX_BODY_DEPTH, scanJsonDepth, type Problem } from '../../contract/index.js';
 
+/**
+ * `value` with the keys of every object in sorted order. What is in order
+ * already (every plain object, list and value below it) is returned as it is,
+ * not copied: a PUT's answer echoes the whole document (845 KB on W2), and
+ * each copy is garbage the agent's small young generation must collect.
+ */
 export function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const sorted = sortKeys(item);
+      if (sorted !== item) (out ??= value.slice())[i] = sorted;
+    }
+    return out ?? value;
+  }
   if (value !== null && typeof value === 'object') {
     const record = value as Record<string, unknown>;
+    const keys = Object.keys(record);
+    const values = keys.map((key) => sortKeys(record[key]));
+    // Only a plain object can stand for itself: a class instance or a Date becomes a plain object of its own keys, as before.
+    if (Object.getPrototypeOf(record) === Object.prototype && inOrder(keys) && values.every((sorted, i) => sorted === record[keys[i]!])) return record;
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(record).sort()) {
-      const sorted = sortKeys(record[key]);
+    for (const i of keys.map((_, index) => index).sort((a, b) => compareKeys(keys[a]!, keys[b]!))) {
+      const key = keys[i]!;
+      const sorted = values[i];
       // Assigning a key named `__proto__` would set the prototype and drop the key: define it.
       if (key === '__proto__') Object.defineProperty(out, key, { value: sorted, enumerable: true, writable: true, configurable: true });
       else out[key] = sorted;
@@ -18,6 +37,16 @@ export function sortKeys(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/** The order of Array.prototype.sort without a comparator (UTF-16 code units), for distinct keys. */
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : 1;
+}
+
+function inOrder(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
+  return true;
 }
 
 /** An answer's exact bytes, as sendJson sends them. */

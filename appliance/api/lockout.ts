@@ -4,29 +4,35 @@
 // proxy's upstream be the API itself: guests would read the agent's API
 // through 169.254.169.254.
 import { parseAddress, type ConfigModel, type Problem } from '../../contract/index.js';
-import type { LiveInterface } from '../host/interfaces.js';
 
-export function lockoutProblems(model: ConfigModel, listenAddresses: readonly string[], live: readonly LiveInterface[]): Problem[] {
-  const problems: Problem[] = [];
-  for (const listen of listenAddresses) {
+/** The listen addresses a document could take away (not a wildcard nor loopback), in their canonical text. */
+export function guardedAddresses(listenAddresses: readonly string[]): string[] {
+  return listenAddresses.flatMap((listen) => {
     const address = parseAddress(listen);
-    if (!address || address.addr.range() === 'unspecified' || address.addr.range() === 'loopback') continue;
-    if (model.orchestrator.address.text === address.text) {
-      problems.push({ path: '/orchestrator/address', message: `${address.text} is the address the agent's API listens on: guests would reach the API through the metadata proxy` });
+    return !address || address.addr.range() === 'unspecified' || address.addr.range() === 'loopback' ? [] : [address.text];
+  });
+}
+
+/** `holders`: each guarded address (guardedAddresses) -> the generic name of the interface holding it now, if one does. */
+export function lockoutProblems(model: ConfigModel, listenAddresses: readonly string[], holders: ReadonlyMap<string, string>): Problem[] {
+  const problems: Problem[] = [];
+  for (const address of guardedAddresses(listenAddresses)) {
+    if (model.orchestrator.address.text === address) {
+      problems.push({ path: '/orchestrator/address', message: `${address} is the address the agent's API listens on: guests would reach the API through the metadata proxy` });
     }
-    const holder = live.find((i) => i.link.addr_info.some((a) => parseAddress(a.local)?.text === address.text));
-    if (!holder) continue;
-    const index = model.networks.findIndex((n) => n.ifname === holder.generic);
+    const holder = holders.get(address);
+    if (holder === undefined) continue;
+    const index = model.networks.findIndex((n) => n.ifname === holder);
     if (index < 0) {
       // The firewall only opens the API on the management network's interface.
-      problems.push({ path: '/networks', message: `${holder.generic} carries the API address ${address.text} and must be in the document as the management network` });
+      problems.push({ path: '/networks', message: `${holder} carries the API address ${address} and must be in the document as the management network` });
       continue;
     }
     const network = model.networks[index]!;
-    if (!network.addresses.some((a) => a.text === address.text)) {
-      problems.push({ path: `/networks/${index}/interface/addresses`, message: `would remove ${address.text}, the address the agent's API listens on` });
+    if (!network.addresses.some((a) => a.text === address)) {
+      problems.push({ path: `/networks/${index}/interface/addresses`, message: `would remove ${address}, the address the agent's API listens on` });
     } else if (network.type !== 'management') {
-      problems.push({ path: `/networks/${index}/network_type`, message: `${holder.generic} carries the API address ${address.text} and must stay the management network` });
+      problems.push({ path: `/networks/${index}/network_type`, message: `${holder} carries the API address ${address} and must stay the management network` });
     }
   }
   return problems;

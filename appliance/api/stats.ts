@@ -87,7 +87,7 @@ export class StatsCollector {
     const links = JSON.parse(stdout) as (IpLink & IpLinkStats)[];
     const result: Record<string, InterfaceCounters> = {};
     for (const { generic, link } of this.interfaces.assign(links)) {
-      const s = (link as IpLink & IpLinkStats).stats64;
+      const s = link.stats64;
       if (!s) continue;
       result[generic] = {
         rx_bytes: s.rx.bytes,

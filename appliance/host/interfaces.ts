@@ -29,17 +29,23 @@ export interface ApiInterface {
   media: null;
 }
 
-export interface LiveInterface {
+/** One entry of `ip -j -d link`: a link without its addresses. */
+export type IpLinkOnly = Omit<IpLink, 'addr_info'>;
+
+/** An interface of the appliance: its generic name, its real one and what `ip` says of it. */
+export interface NamedLink<L extends IpLinkOnly = IpLink> {
   readonly generic: string;
   readonly real: string;
-  readonly link: IpLink;
+  readonly link: L;
 }
+
+export type LiveInterface = NamedLink;
 
 // Kinds the appliance itself may create (tunnels, bridges, VRRP helpers); they
 // never get a generic name. Physical NICs have no kind; test topologies use veth.
 const OWN_KINDS = new Set(['bridge', 'dummy', 'macvlan', 'ipvlan', 'vxlan', 'vti', 'vti6', 'xfrm', 'gre', 'gretap', 'ip6gre', 'ipip', 'sit', 'ip6tnl', 'wireguard', 'vlan', 'bond', 'ifb']);
 
-export function isGenericCandidate(link: IpLink): boolean {
+export function isGenericCandidate(link: IpLinkOnly): boolean {
   if (link.link_type !== 'ether') return false;
   const kind = link.linkinfo?.info_kind;
   return kind === undefined || !OWN_KINDS.has(kind);
@@ -91,8 +97,25 @@ export class InterfaceNames {
     return this.assign(JSON.parse(stdout) as IpLink[]);
   }
 
+  /**
+   * The interfaces without their addresses: what a PUT needs to know of the
+   * host (generic names, MACs). `list` reads every address too, a third of a
+   * megabyte of JSON on a router with two thousand of them.
+   */
+  async links(): Promise<NamedLink<IpLinkOnly>[]> {
+    const { stdout } = await this.runner.read(['ip', '-j', '-d', 'link', 'show']);
+    return this.assign(JSON.parse(stdout) as IpLinkOnly[]);
+  }
+
+  /** The real names of the interfaces holding `address` (with any prefix length), read from the host. */
+  async holdersOf(address: string): Promise<string[]> {
+    const { stdout } = await this.runner.read(['ip', '-j', 'addr', 'show', 'to', address]);
+    // Only links with a matching address are printed; an older `ip` may print the others with none.
+    return (JSON.parse(stdout) as Pick<IpLink, 'ifname' | 'addr_info'>[]).filter((link) => link.addr_info.length > 0).map((link) => link.ifname);
+  }
+
   /** Pure part of `list`, exposed for tests. */
-  assign(links: IpLink[]): LiveInterface[] {
+  assign<L extends IpLinkOnly>(links: L[]): NamedLink<L>[] {
     const candidates = links.filter(isGenericCandidate).sort((a, b) => naturalCompare(a.ifname, b.ifname));
     for (const link of candidates) {
       if (!this.#byReal.has(link.ifname)) this.#byReal.set(link.ifname, `ge${this.#next++}`);
