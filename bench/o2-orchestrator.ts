@@ -2,13 +2,16 @@
 // provider and resource file watcher, dispatcher, health monitor, admin API),
 // with one difference from bin/astara-orchestrator: appliances are booted by
 // the bench's SimulatedCompute, so thousands of them cost a registration each
-// instead of a namespace and a Node process each.
+// instead of a namespace and a Node process each. It also logs what pauses
+// it (bench/lib/pauses.ts): each garbage collection ('gc pause') and each
+// time its event loop was held 50 ms or more ('stall').
 //
 //   nsenter --net=/run/netns/NS node --import tsx bench/o2-orchestrator.ts --config-file FILE --simulator-url URL
 import { pino } from 'pino';
 import { loadOptions } from '../orchestrator/options.js';
 import { OrchestratorService } from '../orchestrator/service.js';
 import { startProviders } from '../orchestrator/wiring.js';
+import { watchCollections, watchStalls } from './lib/pauses.js';
 import { SimulatedCompute } from './lib/simulated-compute.js';
 
 function flag(name: string): string {
@@ -19,6 +22,8 @@ function flag(name: string): string {
 
 const options = await loadOptions(flag('--config-file'), (warning) => console.error(warning));
 const logger = pino({ level: options.logLevel, base: { service: 'astara-orchestrator', host: options.host } });
+watchCollections((collection) => logger.info(collection, 'gc pause'));
+watchStalls((stall) => logger.info(stall, 'stall'));
 const compute = new SimulatedCompute(flag('--simulator-url'));
 const service = await OrchestratorService.start(options, logger, {}, async (o, l) => ({ ...(await startProviders(o, l)), compute }));
 

@@ -18,13 +18,14 @@
 //   5. the same with one appliance answering in 5 s and 10% answering 500.
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { waitFor } from '../test/harness/exec.js';
 import { alive, signal, Topology } from '../test/harness/topology.js';
 import { FLEET_MANAGEMENT_PREFIX, FLEET_ORCHESTRATOR_ADDRESS, fleetResourceFile, makeFleet, type Fleet } from './lib/fleet.js';
 import { rssMiB, tsNode } from './lib/lab.js';
+import type { Stall } from './lib/pauses.js';
 import { median, percentile, round } from './lib/stats.js';
 import { ms, ratio, type Row } from './lib/table.js';
 
@@ -57,6 +58,8 @@ interface Drained {
   readonly pushes: readonly Seen[];
   readonly statuses: readonly Seen[];
   readonly stats: readonly Seen[];
+  /** The simulated appliances' own event loop held (bench/lib/pauses.ts). */
+  readonly stalls: readonly Stall[];
 }
 
 /** The simulated appliances' process, driven by JSON lines (see its header). */
@@ -130,18 +133,62 @@ function cpuAt(samples: readonly CpuSample[], at: number): number {
   return a.seconds + ((b.seconds - a.seconds) * (at - a.at)) / (b.at - a.at);
 }
 
-/** With O2_CPU_PROF=DIR in the environment, the orchestrator writes a V8 CPU profile into DIR when it stops. */
+/**
+ * With O2_CPU_PROF=DIR in the environment, the orchestrator writes a V8 CPU profile into DIR when it stops;
+ * O2_NODE_FLAGS (space-separated) are given to its node, to try V8's settings (e.g. --max-semi-space-size=64).
+ */
 function profiled(argv: readonly string[]): string[] {
   const dir = process.env.O2_CPU_PROF;
+  const flags = (process.env.O2_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
   const [node, ...rest] = argv;
-  return dir ? [node!, '--cpu-prof', `--cpu-prof-dir=${dir}`, ...rest] : [...argv];
+  return [node!, ...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), ...flags, ...rest];
 }
 
 interface LogLine {
   readonly time: number;
   readonly msg?: string;
   readonly events?: readonly string[];
+  /** 'gc pause' and 'stall' lines (bench/o2-orchestrator.ts). */
+  readonly startedAt?: number;
+  readonly pauseMs?: number;
+  readonly kind?: string;
+  readonly heldMs?: number;
+  readonly cpuMs?: number;
 }
+
+/** A span of the run in which a process's event loop was held, or it collected garbage. */
+interface Pause {
+  readonly startedAt: number;
+  readonly ms: number;
+}
+
+export interface Pauses {
+  /** The 1-minute load average when the run started. */
+  readonly loadAverage: number;
+  /** Event loop held 50 ms or more. */
+  readonly stalls: number;
+  readonly longestStall: { readonly heldMs: number; readonly cpuMs: number } | undefined;
+  readonly longestGc: { readonly pauseMs: number; readonly kind: string } | undefined;
+  /** All collections' pauses of the main thread. */
+  readonly gcMs: number;
+  readonly markCompacts: number;
+  /** Within the worst update's intake-to-push window: stalled, and collecting. */
+  readonly worstStalledMs: number;
+  readonly worstGcMs: number;
+  /** The simulated appliances' process: stalls in the run, and within the worst update's window. */
+  readonly simulatorStalls: number;
+  readonly worstSimulatorStalledMs: number;
+  /** The traffic sample of the health tick (every appliance's stats read, 8 at a time) and the worst update, ms from the run's start. */
+  readonly trafficSample: { readonly fromMs: number; readonly toMs: number; readonly reads: number } | undefined;
+  readonly worstAtMs: number;
+}
+
+function longest<T extends Pause>(pauses: readonly T[]): T | undefined {
+  return pauses.reduce<T | undefined>((a, b) => (a && a.ms >= b.ms ? a : b), undefined);
+}
+
+const overlapMs = (pauses: readonly Pause[], from: number, to: number): number =>
+  pauses.reduce((sum, p) => sum + Math.max(0, Math.min(to, p.startedAt + p.ms) - Math.max(from, p.startedAt)), 0);
 
 class O2Lab {
   #child: ResultPromise | undefined;
@@ -308,6 +355,7 @@ export interface LatencyRun {
   readonly lost: number;
   /** Status reads the appliances answered per second, from the first write to the last push. */
   readonly statusPerSecond: number;
+  readonly pauses: Pauses;
 }
 
 /** R routers a second, from `candidates` in order, for `seconds`; each router's first PUT after its write. */
@@ -317,6 +365,7 @@ async function eventRun(lab: O2Lab, candidates: readonly number[], seconds: numb
   const written = new Map<string, number>();
   const logFrom = await lab.logLines();
   await lab.simulator.drain();
+  const loadAverage = loadavg()[0]!;
   let next = 0;
   const started = now();
   for (let w = 0; w < writes; w++) {
@@ -333,9 +382,13 @@ async function eventRun(lab: O2Lab, candidates: readonly number[], seconds: numb
   }
   const pushes = new Map<string, number>();
   let statusReads = 0;
+  const simulatorStalls: Pause[] = [];
+  const statsReads: number[] = [];
   const collect = async (): Promise<boolean> => {
     const drained = await lab.simulator.drain();
     statusReads += drained.statuses.length;
+    statsReads.push(...drained.stats.map((s) => s.at).filter((at) => at >= started));
+    simulatorStalls.push(...drained.stalls.filter((s) => s.startedAt >= started).map((s) => ({ startedAt: s.startedAt, ms: s.heldMs })));
     for (const push of drained.pushes) {
       const writtenAt = written.get(push.resource);
       if (writtenAt !== undefined && push.at >= writtenAt && !pushes.has(push.resource)) pushes.set(push.resource, push.at);
@@ -346,7 +399,11 @@ async function eventRun(lab: O2Lab, candidates: readonly number[], seconds: numb
   const statusPerSecond = (statusReads * 1000) / (now() - started);
 
   const intake = new Map<string, number>();
+  const stalls: (Pause & { cpuMs: number })[] = [];
+  const collections: (Pause & { kind: string })[] = [];
   for (const line of await lab.logSince(logFrom)) {
+    if (line.msg === 'stall' && line.startedAt !== undefined && line.startedAt >= started) stalls.push({ startedAt: line.startedAt, ms: line.heldMs ?? 0, cpuMs: line.cpuMs ?? 0 });
+    if (line.msg === 'gc pause' && line.startedAt !== undefined && line.startedAt >= started) collections.push({ startedAt: line.startedAt, ms: line.pauseMs ?? 0, kind: line.kind ?? '' });
     if (line.msg !== 'resource file changed') continue;
     for (const item of line.events ?? []) {
       const [crud, driver, id] = item.split(' ');
@@ -357,15 +414,19 @@ async function eventRun(lab: O2Lab, candidates: readonly number[], seconds: numb
   const byTenant = new Map<string, number[]>();
   const fromIntake: number[] = [];
   const fromWrite: number[] = [];
+  let worst = { from: 0, to: 0 };
   for (const [id, pushedAt] of pushes) {
     fromWrite.push(pushedAt - written.get(id)!);
     const intakeAt = intake.get(id);
     if (intakeAt === undefined) continue;
     fromIntake.push(pushedAt - intakeAt);
+    if (pushedAt - intakeAt > worst.to - worst.from) worst = { from: intakeAt, to: pushedAt };
     const tenant = tenantOf.get(id)!;
     byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), pushedAt - intakeAt]);
   }
   const sort = (values: number[]) => values.sort((a, b) => a - b);
+  const longestStall = longest(stalls);
+  const longestGc = longest(collections);
   return {
     updates: written.size,
     fromIntake: sort(fromIntake),
@@ -373,6 +434,20 @@ async function eventRun(lab: O2Lab, candidates: readonly number[], seconds: numb
     tenantP99: [...byTenant.values()].map((values) => percentile(sort(values), 99)),
     lost: written.size - pushes.size,
     statusPerSecond,
+    pauses: {
+      loadAverage,
+      stalls: stalls.length,
+      longestStall: longestStall && { heldMs: longestStall.ms, cpuMs: longestStall.cpuMs },
+      longestGc: longestGc && { pauseMs: longestGc.ms, kind: longestGc.kind },
+      gcMs: collections.reduce((sum, p) => sum + p.ms, 0),
+      markCompacts: collections.filter((p) => p.kind === 'mark-compact').length,
+      worstStalledMs: overlapMs(stalls, worst.from, worst.to),
+      worstGcMs: overlapMs(collections, worst.from, worst.to),
+      simulatorStalls: simulatorStalls.length,
+      worstSimulatorStalledMs: overlapMs(simulatorStalls, worst.from, worst.to),
+      trafficSample: statsReads.length > 0 ? { fromMs: Math.min(...statsReads) - started, toMs: Math.max(...statsReads) - started, reads: statsReads.length } : undefined,
+      worstAtMs: worst.from - started,
+    },
   };
 }
 
@@ -473,6 +548,33 @@ export async function measureScale(mode: O2Mode, log: (message: string) => void)
   }
 }
 
+/** What paused the orchestrator during an event run: its event loop held (with its CPU meanwhile) and its collections. */
+function pauseRow(row: (figure: string, value: string, target: string, note: string, verdict: Row['verdict'], number: number, unit: string) => void, run: LatencyRun): void {
+  const { pauses } = run;
+  const stall = pauses.longestStall;
+  const gc = pauses.longestGc;
+  row(
+    '    longest stall of the orchestrator in that run',
+    stall ? ms(stall.heldMs) : 'none >= 50 ms',
+    '',
+    [
+      stall ? `${pauses.stalls} stalls >= 50 ms, the longest with ${ms(stall.cpuMs)} of CPU` : '',
+      gc ? `longest GC ${ms(gc.pauseMs)} (${gc.kind}), ${ms(pauses.gcMs)} in GC, ${pauses.markCompacts} mark-compacts` : 'no GC',
+      `the worst update: ${ms(pauses.worstStalledMs)} stalled, ${ms(pauses.worstGcMs)} in GC`,
+      `the simulated appliances: ${pauses.simulatorStalls} stalls, ${ms(pauses.worstSimulatorStalledMs)} in the worst update's`,
+      pauses.trafficSample
+        ? `the traffic sample's ${pauses.trafficSample.reads} reads from ${ms(pauses.trafficSample.fromMs)} to ${ms(pauses.trafficSample.toMs)} into the run, the worst update at ${ms(pauses.worstAtMs)}`
+        : `no traffic sample in the run, the worst update at ${ms(pauses.worstAtMs)}`,
+      `load average ${pauses.loadAverage.toFixed(2)}`,
+    ]
+      .filter((part) => part !== '')
+      .join('; '),
+    'info',
+    stall?.heldMs ?? 0,
+    'ms',
+  );
+}
+
 export function scaleRows(result: O2Result): Row[] {
   const section = `O2: the orchestrator at ${result.mode.routers} simulated appliances`;
   const rows: Row[] = [];
@@ -521,6 +623,7 @@ export function scaleRows(result: O2Result): Row[] {
     worst / tenantMedian,
     'x',
   );
+  pauseRow(row, healthy);
   const degradedP99 = p(degraded, 99);
   row(
     `  with 1 appliance at 5 s and ${result.failing} failing: p99`,
@@ -531,5 +634,6 @@ export function scaleRows(result: O2Result): Row[] {
     degradedP99,
     'ms',
   );
+  pauseRow(row, degraded);
   return rows;
 }

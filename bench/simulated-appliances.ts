@@ -16,10 +16,12 @@
 // input and reads one JSON line per answer on standard output:
 //   {"id":1,"op":"behave","resources":[...],"latencyMs":5000,"fail":false}
 //   {"id":2,"op":"counts"} -> {"id":2,"registered":N,"configured":N}
-//   {"id":3,"op":"drain"}  -> {"id":3,"pushes":[...],"statuses":[...],"stats":[...]} (and forgets them)
+//   {"id":3,"op":"drain"}  -> {"id":3,"pushes":[...],"statuses":[...],"stats":[...],"stalls":[...]} (and forgets them;
+//                             stalls: this process's event loop held 50 ms or more, bench/lib/pauses.ts)
 //   {"id":4,"op":"ping"}   -> {"id":4}
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createInterface } from 'node:readline';
+import { watchStalls, type Stall } from './lib/pauses.js';
 
 interface Appliance {
   readonly resource: string;
@@ -53,6 +55,8 @@ const configured = new Set<string>();
 let pushes: Seen[] = [];
 let statuses: Seen[] = [];
 let stats: Seen[] = [];
+let stalls: Stall[] = [];
+watchStalls((stall) => stalls.push(stall));
 
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -149,10 +153,11 @@ function run(command: Command): Record<string, unknown> {
     case 'counts':
       return { registered: appliances.size, configured: configured.size };
     case 'drain': {
-      const drained = { pushes, statuses, stats };
+      const drained = { pushes, statuses, stats, stalls };
       pushes = [];
       statuses = [];
       stats = [];
+      stalls = [];
       return drained;
     }
     case 'ping':
