@@ -16,10 +16,10 @@ import {
   DEMO,
   deleteNamed,
   deleteNamedImagesAndFlavors,
-  KEYSTONE_URL,
   neutron,
   nova,
   ORCHESTRATOR,
+  ORCHESTRATOR_AUTH,
   openStackRelease,
   openStackUpWithNova,
   relayServicesInto,
@@ -98,14 +98,7 @@ describe('the orchestrator booting Neutron routers\' appliances as Nova servers'
           boot_timeout: 600,
         },
         router: { image_uuid: imageId, instance_flavor: flavorId },
-        keystone_authtoken: {
-          auth_url: KEYSTONE_URL,
-          username: ORCHESTRATOR.username,
-          password: ORCHESTRATOR.password,
-          project_name: ORCHESTRATOR.projectName,
-          user_domain_name: 'Default',
-          project_domain_name: 'Default',
-        },
+        keystone_authtoken: ORCHESTRATOR_AUTH,
       },
     });
     stopRelay = await relayServicesInto(lab.topology.ns('orch'));

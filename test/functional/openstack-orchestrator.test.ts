@@ -13,9 +13,8 @@ import {
   createExternalNetwork,
   DEMO,
   deleteNamed,
-  KEYSTONE_URL,
   neutron,
-  ORCHESTRATOR,
+  ORCHESTRATOR_AUTH,
   openStackRelease,
   openStackUp,
   relayServicesInto,
@@ -77,14 +76,7 @@ describe('the orchestrator serving Neutron\'s routers with local appliances', { 
           auth_region: 'RegionOne',
           endpoint_type: 'publicURL',
         },
-        keystone_authtoken: {
-          auth_url: KEYSTONE_URL,
-          username: ORCHESTRATOR.username,
-          password: ORCHESTRATOR.password,
-          project_name: ORCHESTRATOR.projectName,
-          user_domain_name: 'Default',
-          project_domain_name: 'Default',
-        },
+        keystone_authtoken: ORCHESTRATOR_AUTH,
       },
     });
     stopRelay = await relayServicesInto(lab.topology.ns('orch'));

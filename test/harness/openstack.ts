@@ -38,6 +38,16 @@ export const ADMIN: Account = { username: 'admin', password: 'admin-secret', pro
 /** An ordinary tenant (member of `demo`). */
 export const DEMO: Account = { username: 'demo', password: 'demo-secret', projectName: 'demo' };
 
+/** The orchestrator's `[keystone_authtoken]` section: its own account on the test Keystone. */
+export const ORCHESTRATOR_AUTH = {
+  auth_url: KEYSTONE_URL,
+  username: ORCHESTRATOR.username,
+  password: ORCHESTRATOR.password,
+  project_name: ORCHESTRATOR.projectName,
+  user_domain_name: 'Default',
+  project_domain_name: 'Default',
+} as const;
+
 const SCRIPT = join(REPO, 'scripts', 'openstack.sh');
 
 export async function openStackUp(): Promise<void> {
